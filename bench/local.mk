@@ -1,0 +1,1 @@
+# bench: build rules (included from the root Makefile.am)

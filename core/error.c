@@ -1,0 +1,48 @@
+/* error.c - see error.h. */
+#include "config.h"
+#include "error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+int cs_err(cs_error *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return code;
+	err->code = code;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int cs_err_prefix(cs_error *err, const char *fmt, ...)
+{
+	char prefix[512], old[CS_ERROR_MAX];
+	va_list ap;
+
+	if (!err)
+		return CRMSYNC_ERR;
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof prefix, fmt, ap);
+	va_end(ap);
+	memcpy(old, err->msg, sizeof old);
+	snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+	return err->code ? err->code : CRMSYNC_ERR;
+}
+
+void cs_err_clear(cs_error *err)
+{
+	if (err) {
+		err->code = 0;
+		err->msg[0] = '\0';
+	}
+}
+
+const char *cs_err_msg(const cs_error *err)
+{
+	return err && err->msg[0] ? err->msg : "unknown error";
+}

@@ -1,0 +1,16 @@
+# core/: the host. A convenience library linked by the daemon and by the unit
+# tests. The Salesforce client's files are listed in core/sf.mk.
+noinst_LTLIBRARIES += core/libcore.la
+core_libcore_la_SOURCES = \
+	core/error.c core/error.h \
+	core/log.c core/log.h
+core_libcore_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JANSSON_CFLAGS) $(INIH_CFLAGS)
+core_libcore_la_LIBADD = $(CURL_LIBS) $(JANSSON_LIBS) $(INIH_LIBS) $(LTDL_LIBS) -lm
+
+bin_PROGRAMS += crmsync
+crmsync_SOURCES = core/main.c
+crmsync_LDADD = core/libcore.la
+
+crmsyncinclude_HEADERS += include/crmsync/plugin.h
+
+include core/sf.mk

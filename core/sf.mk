@@ -1,0 +1,1 @@
+# core/sf_*: the Salesforce REST client (appended to core/libcore.la)

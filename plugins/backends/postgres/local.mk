@@ -1,0 +1,1 @@
+# plugins/backends/postgres: build rules

@@ -1,0 +1,1 @@
+# plugins/backends/sqlite: build rules

@@ -1,0 +1,1 @@
+# plugins/objects: build rules (included from the root Makefile.am)

@@ -1,0 +1,1 @@
+# tests/sfemu: build rules (included from the root Makefile.am)
