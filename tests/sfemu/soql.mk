@@ -1,0 +1,1 @@
+# tests/sfemu/soql.*: SOQL parser and compiler to SQLite SQL
