@@ -1,1 +1,3 @@
-# bench: build rules (included from the root Makefile.am)
+# bench/: benchmarks (figures, never timed tests)
+include bench/sf.mk
+include bench/backend.mk

@@ -4,3 +4,4 @@ if ENABLE_TESTS
 unit_cflags = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 unit_libs = core/libcore.la $(CMOCKA_LIBS)
 endif
+include tests/backend/local.mk

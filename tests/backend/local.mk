@@ -1,0 +1,1 @@
+# tests/backend: the backend conformance suite
