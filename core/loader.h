@@ -15,7 +15,7 @@
 #include <crmsync/plugin.h>
 
 typedef struct cs_plugin {
-	const crmsync_plugin *desc;
+	const crmsync_plugin_desc *desc;
 	char *path;
 	char *name;
 	int kind;

@@ -5,7 +5,10 @@ core_libcore_la_SOURCES = \
 	core/error.c core/error.h \
 	core/log.c core/log.h \
 	core/record.c core/record.h \
-	core/timeutil.c core/timeutil.h
+	core/timeutil.c core/timeutil.h \
+	core/conf.c core/conf.h \
+	core/host.c core/host.h \
+	core/loader.c core/loader.h
 core_libcore_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JANSSON_CFLAGS) $(INIH_CFLAGS)
 core_libcore_la_LIBADD = $(CURL_LIBS) $(JANSSON_LIBS) $(INIH_LIBS) $(LTDL_LIBS) -lm
 

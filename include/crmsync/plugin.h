@@ -2,7 +2,7 @@
  * crmsync/plugin.h - the stable plugin ABI of crmsync. The only header a plugin needs.
  *
  * A plugin is a shared object that exports exactly one data symbol,
- * `crmsync_plugin`, a const struct crmsync_plugin. The host checks it (magic, ABI
+ * `crmsync_plugin`, a const crmsync_plugin_desc. The host checks it (magic, ABI
  * major and minor, struct size, kind, name) before any plugin code runs, then calls
  * init() with a const host API table. Everything else crosses the boundary through
  * that table and the kind-specific ops struct the descriptor points to.
@@ -165,8 +165,8 @@ typedef struct crmsync_host {
 	void (*free)(void *ptr);
 	char *(*strdup)(const char *s);
 
-	/* Configuration: keys of the plugin's own section ([name] in the config, or
-	 * -o name.key=value). Reading a key marks it as known; keys of the section
+	/* Configuration: keys of the plugin's own section: [NAME] for an object
+	 * plugin, [storage] for a backend (or -o section.key=value). Reading a key marks it as known; keys of the section
 	 * that no plugin reads are reported to the user as unknown. The returned
 	 * string is owned by the host and valid until fini(). NULL when unset. */
 	const char *(*config_get)(crmsync_plugin_ctx *self, const char *key);
@@ -459,7 +459,7 @@ typedef struct crmsync_plugin {
 	uint32_t magic;       /* CRMSYNC_ABI_MAGIC */
 	uint16_t abi_major;   /* CRMSYNC_ABI_MAJOR the plugin was built with */
 	uint16_t abi_minor;   /* CRMSYNC_ABI_MINOR the plugin was built with */
-	uint32_t size;        /* sizeof(struct crmsync_plugin) as the plugin saw it */
+	uint32_t size;        /* sizeof(crmsync_plugin_desc) as the plugin saw it */
 	uint32_t kind;        /* enum crmsync_plugin_kind */
 	const char *name;     /* equal to the file stem: "lead" for lead.so */
 	const char *version;  /* the plugin's own version */
@@ -471,15 +471,16 @@ typedef struct crmsync_plugin {
 	void (*fini)(void *state);
 	/* const crmsync_object_ops * or const crmsync_backend_ops *, by kind. */
 	const void *ops;
-} crmsync_plugin;
+} crmsync_plugin_desc;
 
-/* Fill the header of a descriptor:
- *   CRMSYNC_EXPORT const crmsync_plugin crmsync_plugin = {
+/* Fill the header of a descriptor. The exported variable is named like the
+ * struct tag (tags and variables live in different C namespaces):
+ *   CRMSYNC_EXPORT const crmsync_plugin_desc crmsync_plugin = {
  *           CRMSYNC_PLUGIN_HEADER(CRMSYNC_KIND_OBJECT, "lead", "1.0.0"), ... };
  */
 #define CRMSYNC_PLUGIN_HEADER(kind_, name_, version_)                                         \
 	.magic = CRMSYNC_ABI_MAGIC, .abi_major = CRMSYNC_ABI_MAJOR,                           \
-	.abi_minor = CRMSYNC_ABI_MINOR, .size = sizeof(crmsync_plugin), .kind = (kind_),      \
+	.abi_minor = CRMSYNC_ABI_MINOR, .size = sizeof(crmsync_plugin_desc), .kind = (kind_),      \
 	.name = (name_), .version = (version_)
 
 #ifdef __cplusplus
