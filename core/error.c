@@ -30,7 +30,11 @@ int cs_err_prefix(cs_error *err, const char *fmt, ...)
 	vsnprintf(prefix, sizeof prefix, fmt, ap);
 	va_end(ap);
 	memcpy(old, err->msg, sizeof old);
-	snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+	/* the prefix first; the old message fills what room is left */
+	int n = snprintf(err->msg, sizeof err->msg, "%s: ", prefix);
+	if (n >= 0 && (size_t)n < sizeof err->msg)
+		snprintf(err->msg + n, sizeof err->msg - (size_t)n, "%.*s",
+			 (int)(sizeof err->msg - (size_t)n - 1), old);
 	return err->code ? err->code : CRMSYNC_ERR;
 }
 
