@@ -1,0 +1,128 @@
+/*
+ * sf_composite.c - several GET subrequests in one POST /composite (one API
+ * call for up to 25), so an idle cycle asks every unit "anything new?" at once.
+ */
+#include "config.h"
+#include "sf_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SF_COMPOSITE_MAX 25
+
+void sf_sub_results_free(sf_sub_result *r, size_t n)
+{
+	for (size_t i = 0; r && i < n; i++) {
+		free(r[i].body);
+		free(r[i].error_code);
+		free(r[i].error_message);
+		memset(&r[i], 0, sizeof r[i]);
+	}
+}
+
+static int sf_composite_batch(sf_client *c, const char *const *urls, size_t n, sf_sub_result *out,
+			      cs_error *err)
+{
+	json_t *body = json_object(), *arr = json_array(), *res = NULL;
+	sf_buf url = {0};
+	struct sf_req r = {0};
+	char *text = NULL;
+	long status;
+	int rc;
+
+	if (!body || !arr || json_object_set_new(body, "allOrNone", json_false()) ||
+	    json_object_set_new(body, "compositeRequest", arr)) {
+		json_decref(arr);
+		rc = sf_fail(c, SF_E_NOMEM, err, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char ref[32];
+		snprintf(ref, sizeof ref, "r%zu", i);
+		if (!urls[i] || strncmp(urls[i], "/services/data/", 15) != 0) {
+			rc = sf_fail(c, SF_E_CONFIG, err,
+				     "composite: subrequest %zu is not a /services/data/ path", i);
+			goto out;
+		}
+		if (json_array_append_new(arr, json_pack("{s:s,s:s,s:s}", "method", "GET", "url",
+							 urls[i], "referenceId", ref))) {
+			rc = sf_fail(c, SF_E_NOMEM, err, "out of memory");
+			goto out;
+		}
+	}
+	text = json_dumps(body, JSON_COMPACT);
+	if (!text || sf_data_path(c, &url, "/composite")) {
+		rc = sf_fail(c, SF_E_NOMEM, err, "out of memory");
+		goto out;
+	}
+	r.method = "POST";
+	r.url = url.s;
+	r.body = text;
+	r.safety = SF_SAFE; /* GET subrequests only: nothing is written */
+	if ((rc = sf_http(c, &r, &status, err)))
+		goto out;
+	if (status != 200) {
+		rc = sf_fail_status(c, &r, status, err);
+		goto out;
+	}
+	if ((rc = sf_parse_body(c, &r, &res, err)))
+		goto out;
+	json_t *subs = json_object_get(res, "compositeResponse");
+	if (!json_is_array(subs) || json_array_size(subs) != n) {
+		rc = sf_fail(c, SF_E_PARSE, err, "composite: expected %zu subresponses, got %zu", n,
+			     json_array_size(subs));
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_t *s = json_array_get(subs, i);
+		const char *ref = json_string_value(json_object_get(s, "referenceId"));
+		size_t k = i;
+		/* results come in request order; the reference id confirms it */
+		if (ref && ref[0] == 'r')
+			k = strtoul(ref + 1, NULL, 10);
+		if (k >= n)
+			k = i;
+		sf_sub_result *o = &out[k];
+		json_t *b = json_object_get(s, "body");
+		o->status = (int)json_integer_value(json_object_get(s, "httpStatusCode"));
+		o->total_size = -1;
+		if (b && !json_is_null(b) &&
+		    !(o->body = json_dumps(b, JSON_COMPACT | JSON_ENCODE_ANY))) {
+			rc = sf_fail(c, SF_E_NOMEM, err, "out of memory");
+			goto out;
+		}
+		if (json_is_integer(json_object_get(b, "totalSize")))
+			o->total_size = json_integer_value(json_object_get(b, "totalSize"));
+		json_t *e0 = json_is_array(b) ? json_array_get(b, 0) : NULL;
+		const char *code = json_string_value(json_object_get(e0, "errorCode"));
+		const char *msg = json_string_value(json_object_get(e0, "message"));
+		if (o->status >= 300 && code) {
+			o->error_code = strdup(code);
+			o->error_message = strdup(msg ? msg : "");
+		}
+	}
+	rc = 0;
+out:
+	json_decref(body);
+	json_decref(res);
+	free(text);
+	sf_buf_free(&url);
+	return rc;
+}
+
+int sf_composite_get(sf_client *c, const char *const *urls, size_t n, sf_sub_result *out,
+		     cs_error *err)
+{
+	int rc;
+
+	sf_ok(c);
+	memset(out, 0, n * sizeof *out);
+	for (size_t base = 0; base < n; base += SF_COMPOSITE_MAX) {
+		size_t k = n - base < SF_COMPOSITE_MAX ? n - base : SF_COMPOSITE_MAX;
+		if ((rc = sf_composite_batch(c, urls + base, k, out + base, err)))
+			return rc;
+	}
+	sf_ok(c);
+	return 0;
+}

@@ -1,0 +1,103 @@
+/*
+ * sf_internal.h - what the core/sf_*.c files share: the client struct, the one
+ * request function every call goes through, and the JSON helpers. Not for use
+ * outside core/sf_*.c (tests may include it to reach the decoders).
+ */
+#ifndef CS_SF_INTERNAL_H
+#define CS_SF_INTERNAL_H
+
+#include "sf.h"
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+struct sf_describe_entry;
+
+struct sf_client {
+	/* configuration (copies) */
+	char *login_url, *client_id, *client_secret, *username, *password, *refresh_token;
+	int grant;
+	char api_version[16];
+	char *ca_file;
+	long connect_timeout_ms, transfer_timeout_ms, retry_base_ms, retry_max_ms;
+	int max_retries, budget_percent;
+
+	/* session */
+	char *access_token;
+	char *instance_url;
+	char *auth_header; /* "Authorization: Bearer ..." */
+
+	CURL *curl;
+	/* the response being read (reused buffers) */
+	char *body;
+	size_t body_len, body_cap;
+	char content_type[128];
+	char last_modified[64];
+	long retry_after_s;
+
+	/* limits */
+	int64_t api_used, api_max;
+	int64_t requests;
+
+	/* last failure */
+	int kind;
+	long status;
+	char code[64];
+
+	/* describe cache and the records of the current page */
+	struct sf_describe_entry *describes;
+	cs_record **page;
+	size_t page_cap;
+	unsigned rng;
+};
+
+/* A request. Paths starting with "/" go to the instance URL. */
+enum sf_safety {
+	SF_SAFE = 0,   /* GET and friends: retry on any transient failure */
+	SF_IDEMPOTENT, /* upsert by external id, update by id, delete: same as SAFE */
+	SF_UNSAFE,     /* create: retried only when it surely was not received */
+};
+
+struct sf_req {
+	const char *method;	  /* "GET", "POST", "PATCH", "DELETE" */
+	const char *url;	  /* "/services/data/..." or an absolute URL */
+	const char *body;	  /* NULL for none */
+	const char *content_type; /* NULL: application/json when there is a body */
+	int safety;		  /* enum sf_safety */
+	int no_auth;		  /* the token endpoint */
+	int no_budget;		  /* not counted against the budget check */
+	const char *extra_header; /* one more header line, or NULL */
+};
+
+/* Send r (logging in first if needed, re-authenticating once on 401, retrying
+ * per r->safety, checking the budget). On return 0, c->body holds the body
+ * (NUL-terminated) and *status the HTTP status, which may be any 2xx, 3xx or 4xx:
+ * the caller maps 4xx with sf_fail_status. Network failures and exhausted retries
+ * return an error. */
+int sf_http(sf_client *c, const struct sf_req *r, long *status, cs_error *err);
+/* Set the error for a non-2xx response in c->body, mapping errorCode to a kind. */
+int sf_fail_status(sf_client *c, const struct sf_req *r, long status, cs_error *err);
+/* Parse c->body as JSON (any value). Error names the path and position. */
+int sf_parse_body(sf_client *c, const struct sf_req *r, json_t **out, cs_error *err);
+/* Set c->kind and the message. Returns the crmsync_status for the kind. */
+int sf_fail(sf_client *c, int kind, cs_error *err, const char *fmt, ...) CRMSYNC_PRINTF(4, 5);
+void sf_ok(sf_client *c);
+/* "/services/data/v59.0" + rest into b. */
+int sf_data_path(sf_client *c, sf_buf *b, const char *fmt, ...) CRMSYNC_PRINTF(3, 4);
+/* The path part of a URL for messages (no query string). */
+void sf_url_path(const char *url, char *out, size_t cap);
+
+int sf_auth_login(sf_client *c, cs_error *err);
+void sf_describe_cache_free(sf_client *c);
+
+/* Decode one query page (already parsed) into c->page. */
+int sf_decode_records(sf_client *c, json_t *records, const sf_query_opts *o, size_t *count,
+		      cs_error *err);
+/* Test entry: decode a page from JSON text; *page borrows c's records. */
+int sf_decode_page_text(sf_client *c, const char *json, const sf_query_opts *o, sf_page *page,
+			char **next_url, cs_error *err);
+/* A cs_record to a JSON object for a write (fields in record order). skip may
+ * name a field not to send ("Id" for updates). */
+json_t *sf_record_to_json(const cs_record *rec, const char *type, const char *skip);
+
+#endif
