@@ -102,18 +102,19 @@ static int sf_null_parent(cs_record *rec, const char *prefix, const sf_query_opt
 static int sf_decode_object(cs_record *rec, json_t *obj, const char *prefix, const sf_query_opts *o,
 			    struct sf_type_cache *cache, size_t ncache, int depth, cs_error *err)
 {
-	const char *key;
+	const char *jkey;
 	json_t *v;
 	size_t pos = 0;
 	int rc;
 
-	json_object_foreach(obj, key, v)
+	json_object_foreach(obj, jkey, v)
 	{
 		char full[256];
-		if (strcmp(key, "attributes") == 0)
+		const char *key = jkey; /* jkey drives the iteration: never reassign it */
+		if (strcmp(jkey, "attributes") == 0)
 			continue;
 		if (prefix) {
-			snprintf(full, sizeof full, "%s.%s", prefix, key);
+			snprintf(full, sizeof full, "%s.%s", prefix, jkey);
 			key = full;
 		}
 		if (json_is_object(v)) {

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -16,15 +17,15 @@
 static char out[4096];
 
 /* Build one literal with f and return its text ("" after an error). */
-#define LIT(call)                                                                             \
-	do {                                                                                  \
-		sf_buf b_ = {0};                                                              \
-		cs_error e_ = CS_ERROR_INIT;                                                  \
-		int rc_ = (call);                                                             \
-		snprintf(out, sizeof out, "%s", rc_ == 0 && b_.s ? b_.s : "");               \
-		last_rc = rc_;                                                                \
-		snprintf(last_msg, sizeof last_msg, "%s", e_.msg);                            \
-		sf_buf_free(&b_);                                                             \
+#define LIT(call)                                                                                  \
+	do {                                                                                       \
+		sf_buf b_ = {0};                                                                   \
+		cs_error e_ = CS_ERROR_INIT;                                                       \
+		int rc_ = (call);                                                                  \
+		snprintf(out, sizeof out, "%s", rc_ == 0 && b_.s ? b_.s : "");                     \
+		last_rc = rc_;                                                                     \
+		snprintf(last_msg, sizeof last_msg, "%s", e_.msg);                                 \
+		sf_buf_free(&b_);                                                                  \
 	} while (0)
 
 static int last_rc;
@@ -100,8 +101,12 @@ static void test_dates_and_ids(void **state)
 	assert_string_equal(out, "'00Q5g00000AbCdEFGH'");
 	LIT(sf_soql_id(&b_, "001D000000IRFma", &e_));
 	assert_string_equal(out, "'001D000000IRFma'");
-	const char *bad[] = {"", "00Q5g00000AbCd", "00Q5g00000AbCdEFG", "00Q5g00000AbCdEF'H",
-			     "00Q5g00000AbCdEF H", "00Q5g00000AbCdEFGHI"};
+	const char *bad[] = {"",
+			     "00Q5g00000AbCd",
+			     "00Q5g00000AbCdEFG",
+			     "00Q5g00000AbCdEF'H",
+			     "00Q5g00000AbCdEF H",
+			     "00Q5g00000AbCdEFGHI"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		LIT(sf_soql_id(&b_, bad[i], &e_));
 		assert_int_equal(last_rc, CRMSYNC_EINVAL);
@@ -141,8 +146,8 @@ static void test_identifiers(void **state)
 	assert_string_equal(out, "Owner.Name");
 	LIT(sf_soql_ident(&b_, "Invoice__c", &e_));
 	assert_string_equal(out, "Invoice__c");
-	const char *bad[] = {"", "Name FROM User--", "a,b", "1abc", ".Name", "Owner..Name",
-			     "Owner.", "Na'me"};
+	const char *bad[] = {"",      "Name FROM User--", "a,b",    "1abc",
+			     ".Name", "Owner..Name",	  "Owner.", "Na'me"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		LIT(sf_soql_ident(&b_, bad[i], &e_));
 		assert_int_equal(last_rc, CRMSYNC_EINVAL);
@@ -155,16 +160,18 @@ static void test_keyset(void **state)
 	int64_t ms;
 	assert_int_equal(cs_parse_datetime("2024-01-01T00:00:00.250Z", &ms), 0);
 
-	LIT(sf_soql_keyset(&b_, "Lead", f, 4, ms, "00Q000000000001AAA", "IsConverted = false",
-			   2000, &e_));
+	LIT(sf_soql_keyset(&b_, "Lead", f, 4, ms, "00Q000000000001AAA", "IsConverted = false", 2000,
+			   &e_));
 	assert_string_equal(out, "SELECT Id,LastName,Owner.Name,SystemModstamp FROM Lead WHERE "
 				 "(SystemModstamp > 2024-01-01T00:00:00.250Z OR (SystemModstamp "
 				 "= 2024-01-01T00:00:00.250Z AND Id > '00Q000000000001AAA')) AND "
 				 "(IsConverted = false) ORDER BY SystemModstamp, Id LIMIT 2000");
 	LIT(sf_soql_keyset(&b_, "Lead", f, 2, 0, NULL, NULL, 500, &e_));
-	assert_string_equal(out, "SELECT Id,LastName FROM Lead ORDER BY SystemModstamp, Id LIMIT 500");
+	assert_string_equal(out,
+			    "SELECT Id,LastName FROM Lead ORDER BY SystemModstamp, Id LIMIT 500");
 	LIT(sf_soql_keyset(&b_, "Lead", f, 1, 0, NULL, "Email != null", 0, &e_));
-	assert_string_equal(out, "SELECT Id FROM Lead WHERE (Email != null) ORDER BY SystemModstamp, Id");
+	assert_string_equal(
+	    out, "SELECT Id FROM Lead WHERE (Email != null) ORDER BY SystemModstamp, Id");
 	LIT(sf_soql_keyset(&b_, "Lead", f, 1, ms - 250, NULL, NULL, 10, &e_));
 	assert_string_equal(out, "SELECT Id FROM Lead WHERE SystemModstamp > 2024-01-01T00:00:00Z "
 				 "ORDER BY SystemModstamp, Id LIMIT 10");
@@ -182,17 +189,22 @@ static void test_url_encode(void **state)
 {
 	sf_buf b = {0};
 	assert_int_equal(sf_url_encode(&b, "SELECT Id FROM Lead WHERE Name = 'a&b+c%'"), 0);
-	assert_string_equal(b.s, "SELECT%20Id%20FROM%20Lead%20WHERE%20Name%20%3D%20%27a%26b%2Bc%25%27");
+	assert_string_equal(b.s,
+			    "SELECT%20Id%20FROM%20Lead%20WHERE%20Name%20%3D%20%27a%26b%2Bc%25%27");
 	sf_buf_free(&b);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_string_escapes),   cmocka_unit_test(test_string_rejects),
-		cmocka_unit_test(test_like_literal),     cmocka_unit_test(test_dates_and_ids),
-		cmocka_unit_test(test_numbers_and_values), cmocka_unit_test(test_identifiers),
-		cmocka_unit_test(test_keyset),           cmocka_unit_test(test_url_encode),
+	    cmocka_unit_test(test_string_escapes),
+	    cmocka_unit_test(test_string_rejects),
+	    cmocka_unit_test(test_like_literal),
+	    cmocka_unit_test(test_dates_and_ids),
+	    cmocka_unit_test(test_numbers_and_values),
+	    cmocka_unit_test(test_identifiers),
+	    cmocka_unit_test(test_keyset),
+	    cmocka_unit_test(test_url_encode),
 	};
 	return cmocka_run_group_tests_name("sf_soql", tests, NULL, NULL);
 }
