@@ -77,3 +77,15 @@ tests_unit_test_record_CFLAGS = $(unit_cflags)
 tests_unit_test_record_LDADD = $(unit_libs)
 endif
 EXTRA_DIST += tests/unit/abi-pins.py tests/fixtures/fixture.c
+
+if ENABLE_TESTS
+TESTS += tests/cli.sh
+dist_check_SCRIPTS += tests/cli.sh
+endif
+EXTRA_DIST += tests/lib.sh
+
+if ENABLE_TESTS
+TESTS += tests/install.sh
+dist_check_SCRIPTS += tests/install.sh
+endif
+EXTRA_DIST += tests/thirdparty/greeter.c
