@@ -648,11 +648,12 @@ static void lex(struct soql_ctx *cx)
 
 /* ---------------------------------------------------------------- parser */
 
-static const char *const reserved[] = {"AND",	"ASC",	  "DESC",   "EXCLUDES", "FIRST",  "FROM",
-				       "GROUP", "HAVING", "IN",	    "INCLUDES", "LAST",	  "LIKE",
-				       "LIMIT", "NOT",	  "NULL",   "NULLS",	"OR",	  "SELECT",
-				       "WHERE", "WITH",	  "ORDER",  "BY",	"OFFSET", "TRUE",
-				       "FALSE", "USING",  "TYPEOF", NULL};
+/* Salesforce's reserved words. ORDER, OFFSET, TRUE, ... are contextual: "Order" is an
+ * object and "Group" (reserved) one too, so FROM takes them. */
+static const char *const reserved[] = {"AND",	"ASC",	  "DESC", "EXCLUDES", "FIRST", "FROM",
+				       "GROUP", "HAVING", "IN",	  "INCLUDES", "LAST",  "LIKE",
+				       "LIMIT", "NOT",	  "NULL", "NULLS",    "OR",    "SELECT",
+				       "WHERE", "WITH",	  NULL};
 
 static const struct token *peek(struct soql_ctx *cx, size_t ahead)
 {
@@ -992,12 +993,14 @@ static void parse_query(struct soql_ctx *cx)
 	}
 	expect_kw(cx, "FROM");
 	const struct token *ot = peek(cx, 0);
-	if (ot->kind != TK_IDENT || tok_reserved(cx, ot))
+	if (ot->kind != TK_IDENT || (tok_reserved(cx, ot) && !tok_is(cx, ot, "GROUP")))
 		unexpected(cx, ot);
 	next(cx);
 	cx->obj_tok = ot;
 	const struct token *at = peek(cx, 0);
-	if (at->kind == TK_IDENT && !tok_reserved(cx, at)) {
+	if (at->kind == TK_IDENT && !tok_reserved(cx, at) &&
+	    !(tok_is(cx, at, "ORDER") && tok_is(cx, peek(cx, 1), "BY")) &&
+	    !(tok_is(cx, at, "OFFSET") && peek(cx, 1)->kind == TK_NUMBER)) {
 		cx->alias = tok_str(cx, at);
 		next(cx);
 	}
@@ -1076,9 +1079,20 @@ static void bad_relationship(struct soql_ctx *cx, const struct path *p, const ch
 	fail_tok(cx, "INVALID_FIELD", p->first, what);
 }
 
+static const soql_field *get_field(struct soql_ctx *cx, const char *object, const char *name)
+{
+	return cx->schema->field ? cx->schema->field(cx->schema->ud, object, name) : NULL;
+}
+
+static const soql_field *rel_field(struct soql_ctx *cx, const char *object, const char *rel)
+{
+	return cx->schema->relationship ? cx->schema->relationship(cx->schema->ud, object, rel)
+					: NULL;
+}
+
 static const char *id_column(struct soql_ctx *cx, const char *object)
 {
-	const soql_field *f = cx->schema->field(cx->schema->ud, object, "Id");
+	const soql_field *f = get_field(cx, object, "Id");
 	return f && f->column ? f->column : "Id";
 }
 
@@ -1097,8 +1111,9 @@ static int get_join(struct soql_ctx *cx, int parent, const soql_field *ref, cons
 	if (cx->njoins == (int)(sizeof cx->joins / sizeof cx->joins[0]))
 		bad_relationship(cx, p, ref->relationship);
 	const char *table = NULL;
-	const char *obj =
-	    ref->parent ? cx->schema->object(cx->schema->ud, ref->parent, &table) : NULL;
+	const char *obj = ref->parent && cx->schema->object
+			      ? cx->schema->object(cx->schema->ud, ref->parent, &table)
+			      : NULL;
 	if (!obj || !table)
 		bad_relationship(cx, p, ref->relationship);
 	struct join *j = &cx->joins[cx->njoins];
@@ -1116,7 +1131,11 @@ static int get_join(struct soql_ctx *cx, int parent, const soql_field *ref, cons
 static void resolve_path(struct soql_ctx *cx, const struct path *p, int for_ids, struct resolved *r)
 {
 	int start = 0;
+	/* "l.Name" with FROM Lead l, or "Lead.Name" (when Lead is no relationship name) */
 	if (p->n >= 2 && cx->alias && strcasecmp(p->part[0], cx->alias) == 0)
+		start = 1;
+	else if (p->n >= 2 && !cx->alias && strcasecmp(p->part[0], cx->object) == 0 &&
+		 !rel_field(cx, cx->object, p->part[0]))
 		start = 1;
 	int nrel = p->n - start - 1;
 	memset(r, 0, sizeof *r);
@@ -1126,7 +1145,7 @@ static void resolve_path(struct soql_ctx *cx, const struct path *p, int for_ids,
 		const char *rel = p->part[start + k];
 		if (k >= 2)
 			bad_relationship(cx, p, rel);
-		const soql_field *ref = cx->schema->relationship(cx->schema->ud, object, rel);
+		const soql_field *ref = rel_field(cx, object, rel);
 		if (!ref || !ref->relationship || !ref->column)
 			bad_relationship(cx, p, rel);
 		level = get_join(cx, level, ref, p, for_ids);
@@ -1134,7 +1153,7 @@ static void resolve_path(struct soql_ctx *cx, const struct path *p, int for_ids,
 		object = cx->joins[level].object;
 	}
 	const char *fname = p->part[p->n - 1];
-	const soql_field *f = cx->schema->field(cx->schema->ud, object, fname);
+	const soql_field *f = get_field(cx, object, fname);
 	if (!f || !f->column)
 		invalid_field(cx, p, fname, object);
 	r->alias = level + 1;
@@ -1850,7 +1869,8 @@ static void compile(struct soql_ctx *cx, struct soql_priv *pv)
 	}
 	const char *oname = tok_str(cx, cx->obj_tok);
 	const char *table = NULL;
-	const char *obj = cx->schema->object(cx->schema->ud, oname, &table);
+	const char *obj =
+	    cx->schema->object ? cx->schema->object(cx->schema->ud, oname, &table) : NULL;
 	if (!obj || !table) {
 		char msg[700];
 		snprintf(msg, sizeof msg,
@@ -1877,7 +1897,7 @@ static void compile(struct soql_ctx *cx, struct soql_priv *pv)
 	/* WHERE */
 	struct sbuf where = {0};
 	sb_puts(cx, &where, "");
-	const soql_field *isdel = cx->schema->field(cx->schema->ud, cx->object, "IsDeleted");
+	const soql_field *isdel = get_field(cx, cx->object, "IsDeleted");
 	int nconds = 0;
 	if (isdel && isdel->column && !(cx->opt && cx->opt->query_all)) {
 		sb_puts(cx, &where, " WHERE t0.");

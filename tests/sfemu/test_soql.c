@@ -623,6 +623,14 @@ static void test_items(void **state)
 	sqlite3_finalize(row);
 	soql_free(c);
 
+	/* the object's own name as a prefix; ORDER and OFFSET right after FROM are no alias */
+	assert_string_equal(run("SELECT Lead.LastName FROM Lead WHERE Lead.FirstName = 'bob' ORDER "
+				"BY Lead.Id"),
+			    "O'Brien");
+	assert_string_equal(run("SELECT LastName FROM Lead ORDER BY SystemModstamp DESC, Id OFFSET "
+				"3 "),
+			    strcmp(L[1], L[2]) < 0 ? "Smith,smith" : "smith,Smith");
+	assert_string_equal(run("SELECT LastName FROM Lead OFFSET 5"), "");
 	/* object alias */
 	assert_string_equal(run("SELECT l.LastName FROM Lead l WHERE l.Owner.Name = 'Bob Boss' "
 				"AND l.Id != null ORDER BY l.LastName"),
@@ -735,6 +743,9 @@ static void test_errors(void **state)
 	    "sObject type 'Foo' is not supported. If you are attempting to use a custom object, be "
 	    "sure to append the '__c' after the entity name. Please reference your WSDL or the "
 	    "describe call for the appropriate names.");
+	assert_string_equal(fails("SELECT Id FROM Group")->code, "INVALID_TYPE");
+	assert_string_equal(fails("SELECT Id FROM Order")->code, "INVALID_TYPE");
+	assert_string_equal(fails("SELECT Id FROM WHERE")->code, "MALFORMED_QUERY");
 	e = fails("SELECT Id FROM Lead OFFSET 2001");
 	assert_string_equal(e->code, "NUMBER_OUTSIDE_VALID_RANGE");
 	assert_string_equal(e->message, "Maximum SOQL offset allowed is 2000");
@@ -974,7 +985,7 @@ static void test_query_plan(void **state)
 		sqlite3_finalize(st);
 		sqlite3_free(sql);
 		if (!strstr(plan, "SEARCH t0 USING INDEX bench_sms (") ||
-		    strstr(plan, "TEMP B-TREE")) {
+		    strstr(plan, "TEMP B-TREE") || (i > 0 && !strstr(plan, "(sms,id)>(?,?)"))) {
 			fprintf(stderr, "# %s\n# plan: %s\n", c->sql_ids, plan);
 			fail();
 		}
