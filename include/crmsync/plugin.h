@@ -22,6 +22,8 @@
  *
  * Change list (dated, newest last):
  *   2026-11-28  ABI 1.0: descriptor, host table, records, object and backend ops.
+ *   2026-11-28  (1.0, before any release) backend: crmsync_change.error,
+ *               crmsync_backend_ops.row_read, column layout and transaction rules.
  */
 #ifndef CRMSYNC_PLUGIN_H
 #define CRMSYNC_PLUGIN_H
@@ -276,12 +278,31 @@ typedef struct crmsync_object_ops {
  * Layout rules every backend follows, so applications can use plain SQL:
  *  - one table per unit, named after the unit; one column per field, named by
  *    the field's lowercase API name; column "id" holds the CRM id (NULL for a row
- *    created locally and not yet pushed); a local row key (int64) identifies rows;
- *  - bookkeeping columns: is_deleted (tombstone), crm_modstamp, merged_into,
- *    sync_state, sync_mark (set by applications to ask for a push of a new row);
+ *    created locally and not yet pushed); column "local_id" (int64, assigned by
+ *    the store) is the local row key;
+ *  - the field SystemModstamp has no column of its own: it is kept in
+ *    crm_modstamp, so a record whose other fields did not change is skipped;
+ *  - bookkeeping columns: is_deleted (0/1 tombstone), crm_modstamp (ISO text
+ *    "YYYY-MM-DDTHH:MM:SS.sssZ"), merged_into (the winner's CRM id), sync_state
+ *    ('synced' after a pull or a successful push, 'failed' after a failed push,
+ *    NULL for a row never synced), sync_mark (0/1, set by applications to ask for
+ *    the push of a new local row); no field column may take one of these names;
+ *  - text, ids and dates are stored as text, datetimes as ISO text (above),
+ *    integers and booleans (0/1) as integers, doubles as the store's 8-byte
+ *    floating point type (SQLite REAL, PostgreSQL double precision): every
+ *    finite double reads back bit for bit, except that -0.0 reads back as 0.0
+ *    (the CRM's numbers are decimals and have no negative zero);
  *  - for two-way units, inserts, updates and deletes made by anyone but the
- *    sync are captured into a change log, changed columns only. The sync's own
- *    writes are never captured.
+ *    sync are captured into a change log, changed field columns only (not the
+ *    bookkeeping columns). The sync's own writes (upsert, mark_deleted, merge,
+ *    row_update, change_ack) are never captured.
+ *
+ * Transactions: begin() opens one write transaction that every following op
+ * joins until commit() or rollback(). An op called outside begin()/commit()
+ * runs in a transaction of its own. An op that fails inside begin() leaves
+ * nothing of itself behind (the transaction stays open for the caller to
+ * commit the rest or roll back). Read ops (state_get, changes_read, row_read,
+ * history_read, errors_read, unit_stats) see the transaction's own writes.
  */
 enum crmsync_outcome {
 	CRMSYNC_OUT_NEW = 1,
@@ -311,12 +332,21 @@ typedef struct crmsync_change {
 	int attempts;             /* failed pushes so far */
 	const char *last_error;   /* the CRM's message of the last failure, or NULL */
 	int marked;               /* sync_mark set on the row */
+	/* NULL, or why this row's change cannot be pushed as it is (e.g. invalid
+	 * UTF-8 or binary data written by an application into a text column); the
+	 * message names table, row and column. values then holds only the fields
+	 * that could be read. The engine does not push the row and acknowledges it
+	 * as failed with this message; the next local edit of the row makes it
+	 * pending again. Other rows are not affected. */
+	const char *error;
 } crmsync_change;
 
 typedef struct crmsync_change_query {
 	size_t size;
-	size_t max;             /* at most this many rows */
-	int64_t now_ms;         /* skip rows whose retry time is later */
+	size_t max;             /* at most this many rows; 0 = no limit */
+	int64_t now_ms;         /* skip rows whose retry time is later; a failed row
+				 * acknowledged with retry_at_ms 0 is skipped until it
+				 * is edited again */
 	const char *const *ids; /* only rows with these CRM ids (ignores retry times) */
 	size_t nids;
 } crmsync_change_query;
@@ -382,6 +412,8 @@ typedef struct crmsync_unit_stats {
 	int64_t conflicts;
 } crmsync_unit_stats;
 
+/* Callbacks return 0 to go on; any other value stops the read, which then
+ * returns it. Every pointer handed to a callback is valid during the call only. */
 typedef int (*crmsync_change_cb)(void *ud, const crmsync_change *change);
 typedef int (*crmsync_history_cb)(void *ud, const crmsync_history_row *row);
 typedef int (*crmsync_error_cb)(void *ud, const crmsync_error_row *row);
@@ -414,14 +446,16 @@ typedef struct crmsync_backend_ops {
 	int (*merge)(void *state, const char *unit, const char *loser_id, const char *winner_id,
 		     crmsync_error *err);
 
-	/* Key-value state per unit (checkpoints, watermarks). get copies into buf and
-	 * returns its length, or CRMSYNC_ENOENT. */
+	/* Key-value state per unit (checkpoints, watermarks). get copies into buf
+	 * (NUL-terminated, truncated to cap - 1 bytes) and returns the value's full
+	 * length, like snprintf, or CRMSYNC_ENOENT when the key was never set. */
 	int (*state_get)(void *state, const char *unit, const char *key, char *buf, size_t cap,
 			 crmsync_error *err);
 	int (*state_set)(void *state, const char *unit, const char *key, const char *value,
 			 crmsync_error *err);
 
-	/* Pending local changes of a two-way unit, oldest first, coalesced per row. */
+	/* Pending local changes of a two-way unit, oldest first, coalesced per row.
+	 * q may be NULL: every pending row, retry times ignored. */
 	int (*changes_read)(void *state, const char *unit, const crmsync_change_query *q,
 			    crmsync_change_cb cb, void *ud, crmsync_error *err);
 	/* Record a push outcome. On success the row gets its CRM id and modstamp and
@@ -445,6 +479,15 @@ typedef struct crmsync_backend_ops {
 			  crmsync_error *err);
 	/* Drop history, errors and conflicts older than before_ms. */
 	int (*retention)(void *state, int64_t before_ms, crmsync_error *err);
+
+	/* Read one row, by CRM id (id != NULL) or else by local row key, into out
+	 * (cleared first; owned by the caller): "Id" and every current field under
+	 * its API name with its type, plus the bookkeeping columns under their
+	 * column names: local_id (INTEGER), is_deleted and sync_mark (BOOLEAN),
+	 * crm_modstamp (DATETIME), merged_into (ID), sync_state (STRING).
+	 * CRMSYNC_ENOENT when there is no such row. */
+	int (*row_read)(void *state, const char *unit, const char *id, int64_t row,
+			crmsync_record *out, crmsync_error *err);
 } crmsync_backend_ops;
 
 /* ---------------------------------------------------------------------------

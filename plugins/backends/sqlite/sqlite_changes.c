@@ -1,0 +1,403 @@
+/*
+ * sqlite_changes.c - pending local edits of two-way units: reading them
+ * coalesced per row, acknowledging push outcomes, and the per-unit counts.
+ *
+ * The capture triggers (sqlite_schema.c) write one _crmsync_log entry per
+ * changed column with the column's old value (col NULL for an insert, col 'id'
+ * with the CRM id for a delete). A row's "before" value of a field is the old
+ * value of its first entry: the value the row had when it was last synced.
+ * _crmsync_push holds the outcome of a failed push per row: it is due again at
+ * retry_at, or as soon as the row is edited after the failure.
+ */
+#include "sqlite_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct sqb_cand {
+	int64_t row, last;
+	int attempts;
+	char *last_error;
+} sqb_cand;
+
+static int sqb_value_equal(const crmsync_value *a, const crmsync_value *b)
+{
+	if (a->type != b->type)
+		return 0;
+	switch (a->type) {
+	case CRMSYNC_NULL:
+		return 1;
+	case CRMSYNC_INTEGER:
+	case CRMSYNC_DATETIME:
+		return a->u.i == b->u.i;
+	case CRMSYNC_BOOLEAN:
+		return !a->u.b == !b->u.b;
+	case CRMSYNC_DOUBLE:
+		return a->u.d == b->u.d;
+	default:
+		return a->len == b->len && (a->len == 0 || memcmp(a->u.s, b->u.s, a->len) == 0);
+	}
+}
+
+static int sqb_in_ids(const crmsync_change_query *q, const char *id)
+{
+	if (!id)
+		return 0;
+	for (size_t i = 0; i < q->nids; i++)
+		if (q->ids[i] && strcmp(q->ids[i], id) == 0)
+			return 1;
+	return 0;
+}
+
+static int sqb_candidates(sqb *s, sqb_unit *u, const crmsync_change_query *q, sqb_cand **out,
+			  size_t *nout, crmsync_error *err)
+{
+	sqlite3_stmt *st;
+	int all = !q || q->nids > 0;
+	int rc = sqb_prepare(
+	    s,
+	    "SELECT g.row, g.last, coalesce(p.attempts, 0), p.message FROM (SELECT row, "
+	    "min(seq) AS first, max(seq) AS last FROM _crmsync_log WHERE unit = ?1 GROUP BY "
+	    "row) g LEFT JOIN _crmsync_push p ON p.unit = ?1 AND p.row = g.row WHERE ?3 OR "
+	    "p.row IS NULL OR g.last > p.failed_seq OR (p.retry_at != 0 AND p.retry_at <= "
+	    "?2) ORDER BY g.first LIMIT ?4",
+	    &st, "reading pending changes", err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, u->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, q ? q->now_ms : 0);
+	sqlite3_bind_int(st, 3, all);
+	sqlite3_bind_int64(st, 4, q && q->max && !q->nids ? (int64_t)q->max : -1);
+	size_t n = 0, cap = 0;
+	sqb_cand *c = NULL;
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			sqb_cand *cc = s->host->realloc(c, nc * sizeof *cc);
+			if (!cc) {
+				rc = sqb_errf(s, err, CRMSYNC_ENOMEM, "unit %s: out of memory",
+					      u->name);
+				break;
+			}
+			c = cc;
+			cap = nc;
+		}
+		c[n].row = sqlite3_column_int64(st, 0);
+		c[n].last = sqlite3_column_int64(st, 1);
+		c[n].attempts = sqlite3_column_int(st, 2);
+		c[n].last_error = sqb_strdup(s, (const char *)sqlite3_column_text(st, 3));
+		n++;
+	}
+	if (!rc && r != SQLITE_DONE)
+		rc = sqb_fail(s, err, r, "unit %s: reading pending changes", u->name);
+	sqlite3_finalize(st);
+	*out = c;
+	*nout = n;
+	return rc;
+}
+
+static void sqb_note(char *why, size_t cap, const char *table, int64_t row, const char *what)
+{
+	if (!why[0])
+		snprintf(why, cap, "table %s, row %lld: %s", table, (long long)row, what);
+}
+
+int sqb_changes_read(void *state, const char *unit, const crmsync_change_query *q,
+		     crmsync_change_cb cb, void *ud, crmsync_error *err)
+{
+	sqb *s = state;
+	sqb_unit *u;
+	sqb_cand *cand = NULL;
+	size_t ncand = 0, delivered = 0;
+	sqlite3_stmt *log = NULL, *cur = NULL;
+	char *changed = NULL;
+	int rc = sqb_unit_get(s, unit, &u, err);
+	if (rc)
+		return rc;
+	rc = sqb_candidates(s, u, q, &cand, &ncand, err);
+	if (rc)
+		goto out;
+	rc = sqb_prepare(s,
+			 "SELECT op, col, old FROM _crmsync_log WHERE unit = ?1 AND row = ?2 AND "
+			 "seq <= ?3 ORDER BY seq",
+			 &log, "reading the change log", err);
+	if (rc)
+		goto out;
+	sqlite3_str *qs = sqlite3_str_new(s->db);
+	sqlite3_str_appendf(qs, "SELECT id, sync_mark");
+	for (size_t i = 0; i < u->nfields; i++)
+		sqlite3_str_appendf(qs, ", %s", u->fields[i].qcol);
+	sqlite3_str_appendf(qs, " FROM %s WHERE local_id = ?1", u->qname);
+	char *sql = sqlite3_str_finish(qs);
+	rc = sql ? sqb_prepare(s, sql, &cur, "reading a changed row", err)
+		 : sqb_errf(s, err, CRMSYNC_ENOMEM, "out of memory");
+	sqlite3_free(sql);
+	if (rc)
+		goto out;
+	changed = s->host->alloc(u->nfields + 1);
+	if (!changed) {
+		rc = sqb_errf(s, err, CRMSYNC_ENOMEM, "unit %s: out of memory", u->name);
+		goto out;
+	}
+	crmsync_record *values = s->scratch_values, *before = s->scratch_before;
+	for (size_t k = 0; k < ncand && !rc; k++) {
+		if (q && q->max && delivered >= q->max)
+			break;
+		int64_t row = cand[k].row;
+		int has_insert = 0, last_op = 0, r;
+		char why[512] = "", delid[128] = "";
+		char buf[64], cwhy[256];
+		memset(changed, 0, u->nfields + 1);
+		s->host->record_clear(values);
+		s->host->record_clear(before);
+		sqlite3_reset(log);
+		sqlite3_bind_text(log, 1, u->name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(log, 2, row);
+		sqlite3_bind_int64(log, 3, cand[k].last);
+		while ((r = sqlite3_step(log)) == SQLITE_ROW) {
+			int op = sqlite3_column_int(log, 0);
+			const char *col = (const char *)sqlite3_column_text(log, 1);
+			last_op = op;
+			if (op == CRMSYNC_CHANGE_INSERT)
+				has_insert = 1;
+			if (op == CRMSYNC_CHANGE_DELETE && col && !strcmp(col, "id"))
+				snprintf(delid, sizeof delid, "%s",
+					 (const char *)sqlite3_column_text(log, 2));
+			if (op != CRMSYNC_CHANGE_UPDATE || !col)
+				continue;
+			for (size_t i = 0; i < u->nfields; i++) {
+				if (strcmp(u->fields[i].col, col) != 0 || changed[i])
+					continue;
+				changed[i] = 1;
+				crmsync_value v;
+				if (sqb_column_value(s, &u->fields[i], log, 2, &v, buf, sizeof buf,
+						     cwhy, sizeof cwhy))
+					sqb_note(why, sizeof why, u->name, row, cwhy);
+				else
+					s->host->record_set(before, u->fields[i].name, &v);
+				break;
+			}
+		}
+		if (r != SQLITE_DONE) {
+			rc = sqb_fail(s, err, r, "unit %s, row %lld: reading its change log",
+				      u->name, (long long)row);
+			break;
+		}
+		crmsync_change ch = {.size = sizeof ch, .seq = cand[k].last, .row = row};
+		ch.attempts = cand[k].attempts;
+		ch.last_error = cand[k].last_error;
+		ch.values = values;
+		if (last_op == CRMSYNC_CHANGE_DELETE) {
+			ch.op = CRMSYNC_CHANGE_DELETE;
+			ch.id = delid[0] ? delid : NULL;
+			if (q && q->nids && !sqb_in_ids(q, ch.id))
+				continue;
+			why[0] = 0;
+		} else {
+			ch.op = has_insert ? CRMSYNC_CHANGE_INSERT : CRMSYNC_CHANGE_UPDATE;
+			sqlite3_reset(cur);
+			sqlite3_bind_int64(cur, 1, row);
+			r = sqlite3_step(cur);
+			if (r == SQLITE_DONE)
+				continue; /* removed by the sync meanwhile: nothing to push */
+			if (r != SQLITE_ROW) {
+				rc = sqb_fail(s, err, r, "unit %s, row %lld: reading it", u->name,
+					      (long long)row);
+				break;
+			}
+			ch.id = (const char *)sqlite3_column_text(cur, 0);
+			ch.marked = sqlite3_column_int(cur, 1) != 0;
+			if (q && q->nids && !sqb_in_ids(q, ch.id))
+				continue;
+			for (size_t i = 0; i < u->nfields; i++) {
+				if (!has_insert && !changed[i])
+					continue;
+				crmsync_value v, b;
+				if (sqb_column_value(s, &u->fields[i], cur, 2 + (int)i, &v, buf,
+						     sizeof buf, cwhy, sizeof cwhy)) {
+					sqb_note(why, sizeof why, u->name, row, cwhy);
+					s->host->record_unset(before, u->fields[i].name);
+					continue;
+				}
+				if (has_insert) {
+					if (v.type != CRMSYNC_NULL)
+						s->host->record_set(values, u->fields[i].name, &v);
+					continue;
+				}
+				/* Changed and changed back: nothing to send for it. */
+				if (s->host->record_get(before, u->fields[i].name, &b) == 0 &&
+				    sqb_value_equal(&v, &b)) {
+					s->host->record_unset(before, u->fields[i].name);
+					continue;
+				}
+				s->host->record_set(values, u->fields[i].name, &v);
+			}
+			ch.before = has_insert ? NULL : before;
+		}
+		ch.error = why[0] ? why : NULL;
+		delivered++;
+		rc = cb(ud, &ch);
+		sqlite3_reset(cur);
+	}
+out:
+	if (cur)
+		sqlite3_reset(cur);
+	sqlite3_finalize(log);
+	sqlite3_finalize(cur);
+	for (size_t k = 0; k < ncand; k++)
+		s->host->free(cand[k].last_error);
+	s->host->free(cand);
+	s->host->free(changed);
+	return rc;
+}
+
+static int sqb_step_done(sqb *s, sqlite3_stmt *st, const char *unit, int64_t row, const char *what,
+			 crmsync_error *err)
+{
+	int r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (r == SQLITE_DONE)
+		return 0;
+	if ((r & 0xff) == SQLITE_CONSTRAINT)
+		return sqb_fail(s, err, r,
+				"unit %s, row %lld: %s (another row already holds that CRM id: "
+				"pull the unit, then retry the push)",
+				unit, (long long)row, what);
+	return sqb_fail(s, err, r, "unit %s, row %lld: %s", unit, (long long)row, what);
+}
+
+int sqb_change_ack(void *state, const char *unit, const crmsync_change_ack *a, crmsync_error *err)
+{
+	sqb *s = state;
+	sqb_unit *u;
+	sqlite3_stmt *st = NULL;
+	int rc = sqb_unit_get(s, unit, &u, err);
+	if (rc)
+		return rc;
+	rc = sqb_op_begin(s, err);
+	if (rc)
+		return rc;
+	if (a->ok) {
+		if (a->id || a->modstamp_ms) {
+			char ms[40];
+			char *sql = sqlite3_mprintf(
+			    "UPDATE %s SET id = coalesce(?2, id), crm_modstamp = coalesce(?3, "
+			    "crm_modstamp), sync_state = 'synced' WHERE local_id = ?1",
+			    u->qname);
+			rc = sql ? sqb_prepare(s, sql, &st, "acknowledging a push", err)
+				 : sqb_errf(s, err, CRMSYNC_ENOMEM, "out of memory");
+			sqlite3_free(sql);
+			if (!rc) {
+				sqlite3_bind_int64(st, 1, a->row);
+				if (a->id)
+					sqlite3_bind_text(st, 2, a->id, -1, SQLITE_STATIC);
+				if (a->modstamp_ms) {
+					s->host->format_datetime(a->modstamp_ms, ms, sizeof ms);
+					sqlite3_bind_text(st, 3, ms, -1, SQLITE_STATIC);
+				}
+				rc = sqb_step_done(s, st, u->name, a->row, "storing the CRM id",
+						   err);
+			}
+		}
+		if (!rc) {
+			rc =
+			    sqb_prepare(s,
+					"DELETE FROM _crmsync_log WHERE unit = ?1 AND row = ?2 AND "
+					"seq <= ?3",
+					&st, "acknowledging a push", err);
+			if (!rc) {
+				sqlite3_bind_text(st, 1, u->name, -1, SQLITE_STATIC);
+				sqlite3_bind_int64(st, 2, a->row);
+				sqlite3_bind_int64(st, 3, a->seq);
+				rc = sqb_step_done(s, st, u->name, a->row,
+						   "clearing its change log", err);
+			}
+		}
+		if (!rc) {
+			rc =
+			    sqb_prepare(s, "DELETE FROM _crmsync_push WHERE unit = ?1 AND row = ?2",
+					&st, "acknowledging a push", err);
+			if (!rc) {
+				sqlite3_bind_text(st, 1, u->name, -1, SQLITE_STATIC);
+				sqlite3_bind_int64(st, 2, a->row);
+				rc = sqb_step_done(s, st, u->name, a->row,
+						   "clearing its push state", err);
+			}
+		}
+	} else {
+		rc =
+		    sqb_prepare(s,
+				"INSERT INTO _crmsync_push(unit, row, attempts, code, message, "
+				"retry_at, failed_seq) VALUES(?1, ?2, 1, ?3, ?4, ?5, ?6) ON "
+				"CONFLICT(unit, row) DO UPDATE SET attempts = attempts + 1, code = "
+				"excluded.code, message = excluded.message, retry_at = "
+				"excluded.retry_at, failed_seq = excluded.failed_seq",
+				&st, "recording a failed push", err);
+		if (!rc) {
+			sqlite3_bind_text(st, 1, u->name, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, a->row);
+			if (a->error_code)
+				sqlite3_bind_text(st, 3, a->error_code, -1, SQLITE_STATIC);
+			if (a->error_message)
+				sqlite3_bind_text(st, 4, a->error_message, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 5, a->retry_at_ms);
+			sqlite3_bind_int64(st, 6, a->seq);
+			rc = sqb_step_done(s, st, u->name, a->row, "recording a failed push", err);
+		}
+		if (!rc) {
+			char *sql = sqlite3_mprintf(
+			    "UPDATE %s SET sync_state = 'failed' WHERE local_id = ?1", u->qname);
+			rc = sql ? sqb_prepare(s, sql, &st, "recording a failed push", err)
+				 : sqb_errf(s, err, CRMSYNC_ENOMEM, "out of memory");
+			sqlite3_free(sql);
+			if (!rc) {
+				sqlite3_bind_int64(st, 1, a->row);
+				rc = sqb_step_done(s, st, u->name, a->row,
+						   "recording a failed push", err);
+			}
+		}
+	}
+	return sqb_op_end(s, rc, err);
+}
+
+int sqb_unit_stats(void *state, const char *unit, crmsync_unit_stats *out, crmsync_error *err)
+{
+	sqb *s = state;
+	sqb_unit *u;
+	sqlite3_stmt *st = NULL;
+	int rc = sqb_unit_get(s, unit, &u, err);
+	if (rc)
+		return rc;
+	char *sql = sqlite3_mprintf(
+	    "SELECT (SELECT count(*) FROM %s WHERE is_deleted = 0), (SELECT count(*) FROM %s "
+	    "WHERE is_deleted != 0), (SELECT count(DISTINCT row) FROM _crmsync_log WHERE "
+	    "unit = ?1), (SELECT count(*) FROM _crmsync_push p WHERE p.unit = ?1 AND EXISTS "
+	    "(SELECT 1 FROM _crmsync_log l WHERE l.unit = ?1 AND l.row = p.row)), (SELECT "
+	    "count(*) FROM %s WHERE id IS NULL AND is_deleted = 0 AND coalesce(sync_mark, 0) "
+	    "= 0), (SELECT count(*) FROM _crmsync_conflicts WHERE unit = ?1)",
+	    u->qname, u->qname, u->qname);
+	rc = sql ? sqb_prepare(s, sql, &st, "counting rows", err)
+		 : sqb_errf(s, err, CRMSYNC_ENOMEM, "out of memory");
+	sqlite3_free(sql);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, u->name, -1, SQLITE_STATIC);
+	int r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		size_t size = out->size;
+		memset(out, 0, sizeof *out);
+		out->size = size ? size : sizeof *out;
+		out->rows = sqlite3_column_int64(st, 0);
+		out->deleted = sqlite3_column_int64(st, 1);
+		out->pending = sqlite3_column_int64(st, 2);
+		out->failed = sqlite3_column_int64(st, 3);
+		out->unmarked_local = sqlite3_column_int64(st, 4);
+		out->conflicts = sqlite3_column_int64(st, 5);
+	} else {
+		rc = sqb_fail(s, err, r, "unit %s: counting rows", u->name);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}

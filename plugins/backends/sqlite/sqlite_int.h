@@ -1,0 +1,131 @@
+/*
+ * sqlite_int.h - what the files of the SQLite backend plugin share. Nothing here
+ * crosses the ABI: the plugin talks to the host only through the crmsync_host
+ * table it was given.
+ */
+#ifndef SQB_INT_H
+#define SQB_INT_H
+
+#include <crmsync/plugin.h>
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The affinity a field's column was declared with. */
+enum { SQB_AFF_TEXT = 1, SQB_AFF_INTEGER = 2, SQB_AFF_REAL = 3 };
+
+typedef struct sqb_field {
+	char *name; /* API name, as describe gave it */
+	char *col;  /* its column: the lowercase name */
+	char *qcol; /* the column as a quoted identifier */
+	int type;   /* enum crmsync_type */
+	int aff;    /* SQB_AFF_* of the column */
+	char *ref;  /* the referenced object (reference_to), or NULL */
+} sqb_field;
+
+/* A value in the form it is bound to a column and compared with one. */
+typedef struct sqb_bval {
+	int kind; /* SQLITE_NULL, SQLITE_INTEGER, SQLITE_FLOAT or SQLITE_TEXT */
+	int64_t i;
+	double d;
+	const char *s; /* borrowed from the record, or buf */
+	int len;
+	char buf[40];
+} sqb_bval;
+
+/* Upsert statements for one list of record fields, in record order. */
+typedef struct sqb_upsert_set {
+	size_t npos;  /* fields in the record */
+	char **names; /* their names, lowercase */
+	int *role;    /* per position: field index, SQB_ROLE_ID or SQB_ROLE_MODSTAMP */
+	size_t ncols; /* positions with role >= 0 */
+	sqlite3_stmt *sel, *ins, *upd;
+	sqb_bval *bv; /* ncols values of the record being written */
+	struct sqb_upsert_set *next;
+} sqb_upsert_set;
+
+#define SQB_ROLE_ID (-1)
+#define SQB_ROLE_MODSTAMP (-2)
+
+typedef struct sqb_unit {
+	char *name;  /* table name */
+	char *qname; /* quoted */
+	char *lit;   /* as an SQL string literal */
+	char *sobject;
+	int direction;
+	char *fingerprint;
+	size_t nfields; /* current fields (Id and SystemModstamp excluded) */
+	sqb_field *fields;
+	sqb_upsert_set *sets;
+	size_t nsets;
+	struct sqb_unit *next;
+} sqb_unit;
+
+typedef struct sqb {
+	const crmsync_host *host;
+	crmsync_plugin_ctx *self;
+	char *path;
+	int64_t busy_timeout_ms;
+	sqlite3 *db;
+	int in_tx; /* inside begin() .. commit()/rollback() */
+	sqb_unit *units;
+	crmsync_record *scratch_values, *scratch_before;
+} sqb;
+
+/* sqlite.c */
+int sqb_fail(sqb *s, crmsync_error *err, int sqlite_rc, const char *fmt, ...) CRMSYNC_PRINTF(4, 5);
+int sqb_errf(sqb *s, crmsync_error *err, int code, const char *fmt, ...) CRMSYNC_PRINTF(4, 5);
+int sqb_exec(sqb *s, const char *sql, const char *what, crmsync_error *err);
+int sqb_prepare(sqb *s, const char *sql, sqlite3_stmt **out, const char *what, crmsync_error *err);
+/* Every write op runs between these: a transaction of its own, or a savepoint
+ * inside begin(). The change-capture flag is set for the whole of it. */
+int sqb_op_begin(sqb *s, crmsync_error *err);
+int sqb_op_end(sqb *s, int rc, crmsync_error *err);
+char *sqb_strdup(sqb *s, const char *str);
+/* sqlite3_mprintf formats (%w, %Q), copied into host memory. */
+char *sqb_printf(sqb *s, const char *fmt, ...);
+char *sqb_quote_ident(sqb *s, const char *name);
+char *sqb_quote_lit(sqb *s, const char *text);
+
+/* sqlite_schema.c */
+int sqb_schema_init(sqb *s, crmsync_error *err);
+int sqb_ensure_unit(void *state, const crmsync_unit_schema *schema, crmsync_error *err);
+/* The unit, from memory or from the store's catalogue: 0 or CRMSYNC_ENOENT. */
+int sqb_unit_get(sqb *s, const char *name, sqb_unit **out, crmsync_error *err);
+void sqb_unit_free(sqb *s, sqb_unit *u);
+void sqb_units_free(sqb *s);
+int sqb_is_bookkeeping(const char *col);
+
+/* sqlite_rows.c */
+int sqb_upsert(void *state, const char *unit, crmsync_record *const *recs, size_t n, uint8_t *out,
+	       crmsync_error *err);
+int sqb_mark_deleted(void *state, const char *unit, const char *const *ids,
+		     const char *const *merged_into, size_t n, int remove, uint8_t *out,
+		     crmsync_error *err);
+int sqb_merge(void *state, const char *unit, const char *loser_id, const char *winner_id,
+	      crmsync_error *err);
+int sqb_row_update(void *state, const char *unit, int64_t row, const crmsync_record *rec,
+		   crmsync_error *err);
+int sqb_row_read(void *state, const char *unit, const char *id, int64_t row, crmsync_record *out,
+		 crmsync_error *err);
+/* A stored column value as a value of the field's type. Text lands in buf
+ * (cap >= 64) or points into the statement. 0, or -1 with why filled. */
+int sqb_column_value(sqb *s, const sqb_field *f, sqlite3_stmt *st, int col, crmsync_value *out,
+		     char *buf, size_t cap, char *why, size_t whycap);
+void sqb_upsert_sets_free(sqb *s, sqb_unit *u);
+/* A record's value as it is bound to the field's column. 0 or CRMSYNC_EINVAL. */
+int sqb_bval_from(sqb *s, const sqb_unit *u, const sqb_field *f, const crmsync_value *v,
+		  const char *id, sqb_bval *b, crmsync_error *err);
+void sqb_bind_bval(sqlite3_stmt *st, int i, const sqb_bval *b);
+/* Strict UTF-8 (no overlong forms, no surrogates): 1 when valid. */
+int sqb_utf8_valid(const unsigned char *p, size_t n);
+void sqb_double_text(double d, char *buf, size_t cap);
+
+/* sqlite_changes.c */
+int sqb_changes_read(void *state, const char *unit, const crmsync_change_query *q,
+		     crmsync_change_cb cb, void *ud, crmsync_error *err);
+int sqb_change_ack(void *state, const char *unit, const crmsync_change_ack *ack,
+		   crmsync_error *err);
+int sqb_unit_stats(void *state, const char *unit, crmsync_unit_stats *out, crmsync_error *err);
+
+#endif

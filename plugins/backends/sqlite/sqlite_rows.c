@@ -1,0 +1,1010 @@
+/*
+ * sqlite_rows.c - the sync's writes to unit tables (upsert, tombstones, merges,
+ * row updates) and typed reads of a row. None of them is captured as a local
+ * change: they run with the capture flag set (sqb_op_begin).
+ *
+ * Upsert compares the stored values with the record's and writes nothing when
+ * no synced field changed; its statements are prepared once per unit and list
+ * of record fields and reused for every page.
+ */
+#include "sqlite_int.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define SQB_MAX_SETS 16
+
+int sqb_utf8_valid(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		unsigned c = p[i];
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		size_t len;
+		unsigned min, cp;
+		if ((c & 0xe0) == 0xc0) {
+			len = 2, min = 0x80, cp = c & 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			len = 3, min = 0x800, cp = c & 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			len = 4, min = 0x10000, cp = c & 0x07;
+		} else {
+			return 0;
+		}
+		if (i + len > n)
+			return 0;
+		for (size_t k = 1; k < len; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (p[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
+/* The shortest decimal text that reads back as the same double. */
+void sqb_double_text(double d, char *buf, size_t cap)
+{
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(buf, cap, "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			return;
+	}
+}
+
+static const char *sqb_type_name(int t)
+{
+	static const char *const n[] = {"null",	   "string", "integer",	 "double",
+					"boolean", "date",   "datetime", "id"};
+	return t >= 0 && t <= CRMSYNC_ID ? n[t] : "unknown";
+}
+
+static int sqb_is_text_type(int t)
+{
+	return t == CRMSYNC_STRING || t == CRMSYNC_ID || t == CRMSYNC_DATE;
+}
+
+int sqb_bval_from(sqb *s, const sqb_unit *u, const sqb_field *f, const crmsync_value *v,
+		  const char *id, sqb_bval *b, crmsync_error *err)
+{
+	b->kind = SQLITE_NULL;
+	if (v->type == CRMSYNC_NULL)
+		return 0;
+	int text_col = f->aff == SQB_AFF_TEXT;
+	switch (f->type) {
+	case CRMSYNC_STRING:
+	case CRMSYNC_ID:
+	case CRMSYNC_DATE:
+		if (!sqb_is_text_type(v->type))
+			break;
+		if (v->len > INT32_MAX)
+			return sqb_errf(s, err, CRMSYNC_EINVAL,
+					"unit %s, record %s: field %s is longer than 2 GB", u->name,
+					id, f->name);
+		b->kind = SQLITE_TEXT;
+		b->s = v->u.s ? v->u.s : "";
+		b->len = (int)v->len;
+		return 0;
+	case CRMSYNC_INTEGER:
+	case CRMSYNC_BOOLEAN:
+		if (v->type != CRMSYNC_INTEGER && v->type != CRMSYNC_BOOLEAN)
+			break;
+		b->i = v->type == CRMSYNC_BOOLEAN || f->type == CRMSYNC_BOOLEAN
+			   ? (v->type == CRMSYNC_BOOLEAN ? (v->u.b != 0) : (v->u.i != 0))
+			   : v->u.i;
+		if (!text_col) {
+			b->kind = SQLITE_INTEGER;
+			return 0;
+		}
+		if (f->type == CRMSYNC_BOOLEAN)
+			snprintf(b->buf, sizeof b->buf, "%s", b->i ? "true" : "false");
+		else
+			snprintf(b->buf, sizeof b->buf, "%" PRId64, b->i);
+		b->kind = SQLITE_TEXT;
+		b->s = b->buf;
+		b->len = (int)strlen(b->buf);
+		return 0;
+	case CRMSYNC_DOUBLE:
+		if (v->type == CRMSYNC_DOUBLE)
+			b->d = v->u.d;
+		else if (v->type == CRMSYNC_INTEGER)
+			b->d = (double)v->u.i;
+		else
+			break;
+		if (isnan(b->d))
+			return sqb_errf(s, err, CRMSYNC_EINVAL,
+					"unit %s, record %s: field %s is NaN, which no CRM number "
+					"can be",
+					u->name, id, f->name);
+		if (!text_col) {
+			b->kind = SQLITE_FLOAT;
+			return 0;
+		}
+		sqb_double_text(b->d, b->buf, sizeof b->buf);
+		b->kind = SQLITE_TEXT;
+		b->s = b->buf;
+		b->len = (int)strlen(b->buf);
+		return 0;
+	case CRMSYNC_DATETIME: {
+		int64_t ms;
+		if (v->type == CRMSYNC_DATETIME) {
+			ms = v->u.i;
+		} else if (v->type == CRMSYNC_STRING) {
+			char tmp[64];
+			snprintf(tmp, sizeof tmp, "%.*s", (int)(v->len < 63 ? v->len : 63), v->u.s);
+			if (s->host->parse_datetime(tmp, &ms))
+				return sqb_errf(s, err, CRMSYNC_EINVAL,
+						"unit %s, record %s: field %s: '%s' is not a "
+						"datetime",
+						u->name, id, f->name, tmp);
+		} else {
+			break;
+		}
+		s->host->format_datetime(ms, b->buf, sizeof b->buf);
+		b->kind = SQLITE_TEXT;
+		b->s = b->buf;
+		b->len = (int)strlen(b->buf);
+		return 0;
+	}
+	}
+	return sqb_errf(s, err, CRMSYNC_EINVAL,
+			"unit %s, record %s: field %s holds a %s value but is a %s field: the "
+			"value does not match the field's describe type",
+			u->name, id, f->name, sqb_type_name(v->type), sqb_type_name(f->type));
+}
+
+void sqb_bind_bval(sqlite3_stmt *st, int i, const sqb_bval *b)
+{
+	switch (b->kind) {
+	case SQLITE_INTEGER:
+		sqlite3_bind_int64(st, i, b->i);
+		break;
+	case SQLITE_FLOAT:
+		sqlite3_bind_double(st, i, b->d);
+		break;
+	case SQLITE_TEXT:
+		sqlite3_bind_text(st, i, b->s, b->len, SQLITE_STATIC);
+		break;
+	default:
+		sqlite3_bind_null(st, i);
+	}
+}
+
+static int sqb_bval_equal(const sqb_bval *b, sqlite3_stmt *st, int col)
+{
+	int t = sqlite3_column_type(st, col);
+	switch (b->kind) {
+	case SQLITE_NULL:
+		return t == SQLITE_NULL;
+	case SQLITE_INTEGER:
+		return t == SQLITE_INTEGER && sqlite3_column_int64(st, col) == b->i;
+	case SQLITE_FLOAT:
+		/* An INTEGER column keeps whole doubles as integers. */
+		return (t == SQLITE_FLOAT || t == SQLITE_INTEGER) &&
+		       sqlite3_column_double(st, col) == b->d;
+	case SQLITE_TEXT:
+		if (t != SQLITE_TEXT)
+			return 0;
+		const void *p = sqlite3_column_blob(st, col);
+		return sqlite3_column_bytes(st, col) == b->len &&
+		       (b->len == 0 || memcmp(p, b->s, (size_t)b->len) == 0);
+	}
+	return 0;
+}
+
+int sqb_column_value(sqb *s, const sqb_field *f, sqlite3_stmt *st, int col, crmsync_value *out,
+		     char *buf, size_t cap, char *why, size_t whycap)
+{
+	int t = sqlite3_column_type(st, col);
+	memset(out, 0, sizeof *out);
+	out->type = CRMSYNC_NULL;
+	if (t == SQLITE_NULL)
+		return 0;
+	if (t == SQLITE_BLOB) {
+		snprintf(why, whycap, "column %s holds binary data (%d bytes), not a %s value",
+			 f->col, sqlite3_column_bytes(st, col), sqb_type_name(f->type));
+		return -1;
+	}
+	const char *txt = NULL;
+	size_t len = 0;
+	if (t == SQLITE_TEXT) {
+		txt = (const char *)sqlite3_column_text(st, col);
+		len = (size_t)sqlite3_column_bytes(st, col);
+		if (!sqb_utf8_valid((const unsigned char *)txt, len)) {
+			snprintf(why, whycap,
+				 "column %s holds text that is not valid UTF-8: fix the value "
+				 "(the CRM accepts UTF-8 only)",
+				 f->col);
+			return -1;
+		}
+		if (memchr(txt, 0, len)) {
+			snprintf(why, whycap, "column %s holds text with a NUL byte", f->col);
+			return -1;
+		}
+	}
+	char *end;
+	switch (f->type) {
+	case CRMSYNC_STRING:
+	case CRMSYNC_ID:
+	case CRMSYNC_DATE:
+		out->type = f->type;
+		if (t == SQLITE_TEXT) {
+			out->u.s = txt;
+			out->len = len;
+		} else if (t == SQLITE_INTEGER) {
+			snprintf(buf, cap, "%lld", (long long)sqlite3_column_int64(st, col));
+			out->u.s = buf;
+			out->len = strlen(buf);
+		} else {
+			sqb_double_text(sqlite3_column_double(st, col), buf, cap);
+			out->u.s = buf;
+			out->len = strlen(buf);
+		}
+		return 0;
+	case CRMSYNC_INTEGER:
+		out->type = CRMSYNC_INTEGER;
+		if (t == SQLITE_INTEGER) {
+			out->u.i = sqlite3_column_int64(st, col);
+			return 0;
+		}
+		if (t == SQLITE_TEXT) {
+			errno = 0;
+			long long v = strtoll(txt, &end, 10);
+			if (len && !errno && *end == 0) {
+				out->u.i = v;
+				return 0;
+			}
+		} else {
+			double d = sqlite3_column_double(st, col);
+			if (d == floor(d) && fabs(d) < 9.2e18) {
+				out->u.i = (int64_t)d;
+				return 0;
+			}
+		}
+		break;
+	case CRMSYNC_BOOLEAN:
+		out->type = CRMSYNC_BOOLEAN;
+		if (t == SQLITE_INTEGER) {
+			out->u.b = sqlite3_column_int64(st, col) != 0;
+			return 0;
+		}
+		if (t == SQLITE_TEXT) {
+			if (!strcasecmp(txt, "true") || !strcmp(txt, "1")) {
+				out->u.b = 1;
+				return 0;
+			}
+			if (!strcasecmp(txt, "false") || !strcmp(txt, "0")) {
+				out->u.b = 0;
+				return 0;
+			}
+		}
+		break;
+	case CRMSYNC_DOUBLE:
+		out->type = CRMSYNC_DOUBLE;
+		if (t == SQLITE_FLOAT || t == SQLITE_INTEGER) {
+			out->u.d = sqlite3_column_double(st, col);
+			return 0;
+		}
+		errno = 0;
+		out->u.d = strtod(txt, &end);
+		if (len && !errno && *end == 0)
+			return 0;
+		break;
+	case CRMSYNC_DATETIME:
+		out->type = CRMSYNC_DATETIME;
+		if (t == SQLITE_TEXT && s->host->parse_datetime(txt, &out->u.i) == 0)
+			return 0;
+		if (t == SQLITE_INTEGER) { /* milliseconds, as an application may write */
+			out->u.i = sqlite3_column_int64(st, col);
+			return 0;
+		}
+		break;
+	}
+	snprintf(why, whycap, "column %s holds '%.60s', which is not a %s value", f->col,
+		 (const char *)sqlite3_column_text(st, col), sqb_type_name(f->type));
+	out->type = CRMSYNC_NULL;
+	return -1;
+}
+
+static void sqb_set_free(sqb *s, sqb_upsert_set *set)
+{
+	for (size_t i = 0; i < set->npos; i++)
+		s->host->free(set->names[i]);
+	s->host->free(set->names);
+	s->host->free(set->role);
+	s->host->free(set->bv);
+	sqlite3_finalize(set->sel);
+	sqlite3_finalize(set->ins);
+	sqlite3_finalize(set->upd);
+	s->host->free(set);
+}
+
+void sqb_upsert_sets_free(sqb *s, sqb_unit *u)
+{
+	while (u->sets) {
+		sqb_upsert_set *set = u->sets;
+		u->sets = set->next;
+		sqb_set_free(s, set);
+	}
+	u->nsets = 0;
+}
+
+static int sqb_field_index(const sqb_unit *u, const char *name)
+{
+	for (size_t i = 0; i < u->nfields; i++)
+		if (strcasecmp(u->fields[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static const char *sqb_rec_id(sqb *s, const crmsync_record *rec)
+{
+	crmsync_value v;
+	if (s->host->record_get(rec, "Id", &v) == 0 && sqb_is_text_type(v.type) && v.u.s)
+		return v.u.s;
+	return "(no Id)";
+}
+
+static int sqb_set_build(sqb *s, sqb_unit *u, const crmsync_record *rec, sqb_upsert_set **out,
+			 crmsync_error *err)
+{
+	size_t n = s->host->record_count(rec);
+	sqb_upsert_set *set = s->host->alloc(sizeof *set);
+	sqlite3_str *sel = NULL, *ins = NULL, *insv = NULL, *upd = NULL;
+	int rc = 0;
+	if (!set)
+		return sqb_errf(s, err, CRMSYNC_ENOMEM, "unit %s: out of memory", u->name);
+	memset(set, 0, sizeof *set);
+	set->names = s->host->alloc((n ? n : 1) * sizeof *set->names);
+	set->role = s->host->alloc((n ? n : 1) * sizeof *set->role);
+	set->bv = s->host->alloc((n ? n : 1) * sizeof *set->bv);
+	if (!set->names || !set->role || !set->bv) {
+		s->host->free(set->names);
+		set->names = NULL;
+		goto nomem;
+	}
+	sel = sqlite3_str_new(s->db);
+	ins = sqlite3_str_new(s->db);
+	insv = sqlite3_str_new(s->db);
+	upd = sqlite3_str_new(s->db);
+	sqlite3_str_appendf(sel, "SELECT local_id, is_deleted");
+	sqlite3_str_appendf(ins, "INSERT INTO %s(id, crm_modstamp, sync_state", u->qname);
+	sqlite3_str_appendf(insv, ") VALUES(?1, ?2, 'synced'");
+	sqlite3_str_appendf(upd,
+			    "UPDATE %s SET is_deleted = 0, merged_into = NULL, crm_modstamp = "
+			    "coalesce(?2, crm_modstamp)",
+			    u->qname);
+	int has_id = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *name;
+		s->host->record_at(rec, i, &name, NULL);
+		set->names[i] = s->host->strdup(name);
+		set->npos = i + 1;
+		if (!set->names[i])
+			goto nomem;
+		if (strcasecmp(name, "Id") == 0) {
+			set->role[i] = SQB_ROLE_ID;
+			has_id = 1;
+			continue;
+		}
+		if (strcasecmp(name, "SystemModstamp") == 0) {
+			set->role[i] = SQB_ROLE_MODSTAMP;
+			continue;
+		}
+		int fi = sqb_field_index(u, name);
+		if (fi < 0) {
+			rc = sqb_errf(s, err, CRMSYNC_EINVAL,
+				      "unit %s, record %s: field %s is not in the unit's schema: "
+				      "call ensure_unit with the current describe first",
+				      u->name, sqb_rec_id(s, rec), name);
+			goto out;
+		}
+		set->role[i] = fi;
+		int p = 3 + (int)set->ncols++;
+		const char *qc = u->fields[fi].qcol;
+		sqlite3_str_appendf(sel, ", %s", qc);
+		sqlite3_str_appendf(ins, ", %s", qc);
+		sqlite3_str_appendf(insv, ", ?%d", p);
+		sqlite3_str_appendf(upd, ", %s = ?%d", qc, p);
+	}
+	if (!has_id) {
+		rc = sqb_errf(s, err, CRMSYNC_EINVAL,
+			      "unit %s: a record to store has no Id field: every record pulled "
+			      "from the CRM must carry its Id",
+			      u->name);
+		goto out;
+	}
+	sqlite3_str_appendf(sel, " FROM %s WHERE id = ?1", u->qname);
+	sqlite3_str_appendf(insv, ")");
+	sqlite3_str_appendf(upd, " WHERE local_id = ?1");
+	char *v = sqlite3_str_finish(insv);
+	insv = NULL;
+	if (!v)
+		goto nomem;
+	sqlite3_str_appendall(ins, v);
+	sqlite3_free(v);
+	sqlite3_str *strs[3] = {sel, ins, upd};
+	sqlite3_stmt **stmts[3] = {&set->sel, &set->ins, &set->upd};
+	for (int k = 0; k < 3; k++) {
+		char *sql = sqlite3_str_finish(strs[k]);
+		if (k == 0)
+			sel = NULL;
+		else if (k == 1)
+			ins = NULL;
+		else
+			upd = NULL;
+		if (!sql)
+			goto nomem;
+		int r =
+		    sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmts[k], NULL);
+		sqlite3_free(sql);
+		if (r != SQLITE_OK) {
+			rc = sqb_fail(s, err, r, "unit %s: preparing the upsert", u->name);
+			goto out;
+		}
+	}
+	*out = set;
+	set = NULL;
+	goto out;
+nomem:
+	rc = sqb_errf(s, err, CRMSYNC_ENOMEM, "unit %s: out of memory", u->name);
+out:
+	sqlite3_free(sqlite3_str_finish(sel));
+	sqlite3_free(sqlite3_str_finish(ins));
+	sqlite3_free(sqlite3_str_finish(insv));
+	sqlite3_free(sqlite3_str_finish(upd));
+	if (set)
+		sqb_set_free(s, set);
+	return rc;
+}
+
+/* The statements for this record's field list: most pages reuse the first. */
+static int sqb_set_for(sqb *s, sqb_unit *u, const crmsync_record *rec, sqb_upsert_set **out,
+		       crmsync_error *err)
+{
+	size_t n = s->host->record_count(rec);
+	sqb_upsert_set *prev = NULL;
+	for (sqb_upsert_set *set = u->sets; set; prev = set, set = set->next) {
+		if (set->npos != n)
+			continue;
+		size_t i;
+		for (i = 0; i < n; i++) {
+			const char *name;
+			s->host->record_at(rec, i, &name, NULL);
+			if (strcasecmp(name, set->names[i]) != 0)
+				break;
+		}
+		if (i < n)
+			continue;
+		if (prev) { /* move to the front */
+			prev->next = set->next;
+			set->next = u->sets;
+			u->sets = set;
+		}
+		*out = set;
+		return 0;
+	}
+	sqb_upsert_set *set = NULL;
+	int rc = sqb_set_build(s, u, rec, &set, err);
+	if (rc)
+		return rc;
+	set->next = u->sets;
+	u->sets = set;
+	if (++u->nsets > SQB_MAX_SETS) { /* drop the least recently used */
+		sqb_upsert_set *p = u->sets;
+		while (p->next && p->next->next)
+			p = p->next;
+		sqb_set_free(s, p->next);
+		p->next = NULL;
+		u->nsets--;
+	}
+	*out = set;
+	return 0;
+}
+
+static int sqb_upsert_one(sqb *s, sqb_unit *u, const crmsync_record *rec, uint8_t *out,
+			  crmsync_error *err)
+{
+	sqb_upsert_set *set = NULL;
+	int rc = sqb_set_for(s, u, rec, &set, err);
+	if (rc)
+		return rc;
+	const char *id = NULL;
+	int id_len = 0;
+	sqb_bval ms = {.kind = SQLITE_NULL};
+	size_t c = 0;
+	for (size_t i = 0; i < set->npos; i++) {
+		crmsync_value v;
+		s->host->record_at(rec, i, NULL, &v);
+		if (set->role[i] == SQB_ROLE_ID) {
+			if (!sqb_is_text_type(v.type) || v.len == 0)
+				return sqb_errf(
+				    s, err, CRMSYNC_EINVAL,
+				    "unit %s: a record's Id is empty or not text: every "
+				    "record pulled from the CRM must carry its Id",
+				    u->name);
+			id = v.u.s;
+			id_len = (int)v.len;
+		} else if (set->role[i] == SQB_ROLE_MODSTAMP) {
+			static const sqb_field msf = {.name = "SystemModstamp",
+						      .col = "crm_modstamp",
+						      .type = CRMSYNC_DATETIME,
+						      .aff = SQB_AFF_TEXT};
+			rc = sqb_bval_from(s, u, &msf, &v, sqb_rec_id(s, rec), &ms, err);
+			if (rc)
+				return rc;
+		} else {
+			rc = sqb_bval_from(s, u, &u->fields[set->role[i]], &v, sqb_rec_id(s, rec),
+					   &set->bv[c++], err);
+			if (rc)
+				return rc;
+		}
+	}
+	sqlite3_stmt *st = set->sel;
+	sqlite3_reset(st);
+	sqlite3_bind_text(st, 1, id, id_len, SQLITE_STATIC);
+	int r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		int64_t row = sqlite3_column_int64(st, 0);
+		int same = sqlite3_column_int(st, 1) == 0;
+		for (size_t k = 0; same && k < set->ncols; k++)
+			same = sqb_bval_equal(&set->bv[k], st, 2 + (int)k);
+		sqlite3_reset(st);
+		if (same) {
+			*out = CRMSYNC_OUT_SKIPPED;
+			return 0;
+		}
+		st = set->upd;
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, row);
+		*out = CRMSYNC_OUT_UPDATED;
+	} else if (r == SQLITE_DONE) {
+		sqlite3_reset(st);
+		st = set->ins;
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, id, id_len, SQLITE_STATIC);
+		*out = CRMSYNC_OUT_NEW;
+	} else {
+		sqlite3_reset(st);
+		return sqb_fail(s, err, r, "unit %s, record %.*s: reading the stored row", u->name,
+				id_len, id);
+	}
+	sqb_bind_bval(st, 2, &ms);
+	for (size_t k = 0; k < set->ncols; k++)
+		sqb_bind_bval(st, 3 + (int)k, &set->bv[k]);
+	r = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE)
+		return sqb_fail(s, err, r, "unit %s, record %.*s: storing it", u->name, id_len, id);
+	return 0;
+}
+
+int sqb_upsert(void *state, const char *unit, crmsync_record *const *recs, size_t n, uint8_t *out,
+	       crmsync_error *err)
+{
+	sqb *s = state;
+	sqb_unit *u;
+	int rc = sqb_unit_get(s, unit, &u, err);
+	if (rc)
+		return rc;
+	rc = sqb_op_begin(s, err);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = sqb_upsert_one(s, u, recs[i], &out[i], err);
+	return sqb_op_end(s, rc, err);
+}
+
+/* Drop what the change log and push state hold for a row the sync removed. */
+static int sqb_forget_row(sqb *s, sqb_unit *u, int64_t row, crmsync_error *err)
+{
+	static const char *const sql[] = {
+	    "DELETE FROM _crmsync_log WHERE unit = ?1 AND row = ?2",
+	    "DELETE FROM _crmsync_push WHERE unit = ?1 AND row = ?2",
+	};
+	for (int k = 0; k < 2; k++) {
+		sqlite3_stmt *st;
+		int rc = sqb_prepare(s, sql[k], &st, "clearing a row's change log", err);
+		if (rc)
+			return rc;
+		sqlite3_bind_text(st, 1, u->name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, row);
+		int r = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (r != SQLITE_DONE)
+			return sqb_fail(s, err, r, "unit %s, row %lld: clearing its change log",
+					u->name, (long long)row);
+	}
+	return 0;
+}
+
+static int sqb_prep_unit(sqb *s, sqb_unit *u, const char *fmt, sqlite3_stmt **st,
+			 crmsync_error *err)
+{
+	char *sql = sqlite3_mprintf(fmt, u->qname);
+	if (!sql)
+		return sqb_errf(s, err, CRMSYNC_ENOMEM, "unit %s: out of memory", u->name);
+	int rc = sqb_prepare(s, sql, st, u->name, err);
+	sqlite3_free(sql);
+	return rc;
+}
+
+int sqb_mark_deleted(void *state, const char *unit, const char *const *ids,
+		     const char *const *merged_into, size_t n, int remove, uint8_t *out,
+		     crmsync_error *err)
+{
+	sqb *s = state;
+	sqb_unit *u;
+	sqlite3_stmt *sel = NULL, *del = NULL, *tomb = NULL;
+	int rc = sqb_unit_get(s, unit, &u, err);
+	if (rc)
+		return rc;
+	rc = sqb_op_begin(s, err);
+	if (rc)
+		return rc;
+	rc = sqb_prep_unit(s, u, "SELECT local_id, is_deleted, merged_into FROM %s WHERE id = ?1",
+			   &sel, err);
+	if (!rc)
+		rc = sqb_prep_unit(s, u, "DELETE FROM %s WHERE local_id = ?1", &del, err);
+	if (!rc)
+		rc = sqb_prep_unit(s, u,
+				   "UPDATE %s SET is_deleted = 1, merged_into = ?2 WHERE "
+				   "local_id = ?1",
+				   &tomb, err);
+	for (size_t i = 0; i < n && !rc; i++) {
+		const char *mi = merged_into ? merged_into[i] : NULL;
+		if (!ids[i] || !*ids[i]) {
+			rc = sqb_errf(s, err, CRMSYNC_EINVAL,
+				      "unit %s: delete %zu of the batch has no CRM id", u->name, i);
+			break;
+		}
+		sqlite3_reset(sel);
+		sqlite3_bind_text(sel, 1, ids[i], -1, SQLITE_STATIC);
+		int r = sqlite3_step(sel);
+		if (r == SQLITE_DONE) {
+			out[i] = CRMSYNC_OUT_SKIPPED; /* never stored here: nothing to do */
+			continue;
+		}
+		if (r != SQLITE_ROW) {
+			rc = sqb_fail(s, err, r, "unit %s, record %s: reading it", u->name, ids[i]);
+			break;
+		}
+		int64_t row = sqlite3_column_int64(sel, 0);
+		int was = sqlite3_column_int(sel, 1);
+		const char *old_mi = (const char *)sqlite3_column_text(sel, 2);
+		int same_mi = (!old_mi && !mi) || (old_mi && mi && strcmp(old_mi, mi) == 0);
+		sqlite3_stmt *st;
+		if (remove) {
+			st = del;
+			sqlite3_reset(st);
+			sqlite3_bind_int64(st, 1, row);
+		} else {
+			if (was && same_mi) {
+				out[i] = CRMSYNC_OUT_SKIPPED;
+				continue;
+			}
+			st = tomb;
+			sqlite3_reset(st);
+			sqlite3_bind_int64(st, 1, row);
+			if (mi)
+				sqlite3_bind_text(st, 2, mi, -1, SQLITE_STATIC);
+			else
+				sqlite3_bind_null(st, 2);
+		}
+		r = sqlite3_step(st);
+		if (r != SQLITE_DONE) {
+			rc = sqb_fail(s, err, r, "unit %s, record %s: %s", u->name, ids[i],
+				      remove ? "deleting it" : "marking it deleted");
+			break;
+		}
+		if (remove)
+			rc = sqb_forget_row(s, u, row, err);
+		out[i] = CRMSYNC_OUT_DELETED;
+	}
+	sqlite3_finalize(sel);
+	sqlite3_finalize(del);
+	sqlite3_finalize(tomb);
+	return sqb_op_end(s, rc, err);
+}
+
+static int sqb_row_of(sqb *s, sqb_unit *u, const char *id, int64_t *row, crmsync_error *err)
+{
+	sqlite3_stmt *st;
+	int rc = sqb_prep_unit(s, u, "SELECT local_id FROM %s WHERE id = ?1", &st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	int r = sqlite3_step(st);
+	*row = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		return sqb_fail(s, err, r, "unit %s, record %s: reading it", u->name, id);
+	return 0;
+}
+
+/* Point every reference to the loser (in any unit whose field references this
+ * unit's object) at the winner. */
+static int sqb_repoint(sqb *s, sqb_unit *u, const char *loser, const char *winner,
+		       crmsync_error *err)
+{
+	sqlite3_stmt *refs;
+	int rc = sqb_prepare(s,
+			     "SELECT f.unit, f.col FROM _crmsync_fields f JOIN _crmsync_units "
+			     "t ON t.unit = f.unit WHERE f.active = 1 AND f.reference_to = ?1 "
+			     "COLLATE NOCASE",
+			     &refs, "finding references", err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(refs, 1, u->sobject, -1, SQLITE_STATIC);
+	int r;
+	while (!rc && (r = sqlite3_step(refs)) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(refs, 0);
+		const char *c = (const char *)sqlite3_column_text(refs, 1);
+		char *sql =
+		    sqlite3_mprintf("UPDATE \"%w\" SET \"%w\" = ?1 WHERE \"%w\" = ?2", t, c, c);
+		sqlite3_stmt *st = NULL;
+		rc = sql ? sqb_prepare(s, sql, &st, "re-pointing references", err)
+			 : sqb_errf(s, err, CRMSYNC_ENOMEM, "out of memory");
+		sqlite3_free(sql);
+		if (rc)
+			break;
+		sqlite3_bind_text(st, 1, winner, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, loser, -1, SQLITE_STATIC);
+		r = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (r != SQLITE_DONE)
+			rc = sqb_fail(s, err, r, "unit %s: re-pointing %s.%s from %s to %s",
+				      u->name, t, c, loser, winner);
+	}
+	sqlite3_finalize(refs);
+	return rc;
+}
+
+int sqb_merge(void *state, const char *unit, const char *loser_id, const char *winner_id,
+	      crmsync_error *err)
+{
+	sqb *s = state;
+	sqb_unit *u;
+	int64_t lrow, wrow;
+	sqlite3_stmt *st = NULL;
+	if (!loser_id || !winner_id || !*loser_id || !*winner_id || !strcmp(loser_id, winner_id))
+		return sqb_errf(s, err, CRMSYNC_EINVAL,
+				"unit %s: merge needs two different CRM ids (loser %s, winner %s)",
+				unit, loser_id ? loser_id : "NULL", winner_id ? winner_id : "NULL");
+	int rc = sqb_unit_get(s, unit, &u, err);
+	if (rc)
+		return rc;
+	rc = sqb_op_begin(s, err);
+	if (rc)
+		return rc;
+	rc = sqb_row_of(s, u, loser_id, &lrow, err);
+	if (!rc)
+		rc = sqb_row_of(s, u, winner_id, &wrow, err);
+	if (!rc && lrow && wrow && u->nfields) {
+		/* A value beats an empty field (NULL or ''); the winner keeps its own. */
+		sqlite3_str *q = sqlite3_str_new(s->db);
+		sqlite3_str_appendf(q, "UPDATE %s AS w SET ", u->qname);
+		for (size_t i = 0; i < u->nfields; i++) {
+			const char *c = u->fields[i].qcol;
+			sqlite3_str_appendf(q,
+					    "%s%s = CASE WHEN w.%s IS NULL OR w.%s = '' THEN "
+					    "coalesce(nullif(l.%s, ''), w.%s) ELSE w.%s END",
+					    i ? ", " : "", c, c, c, c, c, c);
+		}
+		sqlite3_str_appendf(q,
+				    " FROM (SELECT * FROM %s WHERE local_id = ?2) AS l WHERE "
+				    "w.local_id = ?1",
+				    u->qname);
+		char *sql = sqlite3_str_finish(q);
+		rc = sql ? sqb_prepare(s, sql, &st, "merging", err)
+			 : sqb_errf(s, err, CRMSYNC_ENOMEM, "out of memory");
+		sqlite3_free(sql);
+		if (!rc) {
+			sqlite3_bind_int64(st, 1, wrow);
+			sqlite3_bind_int64(st, 2, lrow);
+			int r = sqlite3_step(st);
+			if (r != SQLITE_DONE)
+				rc = sqb_fail(s, err, r, "unit %s: folding %s into %s", u->name,
+					      loser_id, winner_id);
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (!rc && lrow) {
+		rc = sqb_prep_unit(s, u,
+				   "UPDATE %s SET is_deleted = 1, merged_into = ?2 WHERE "
+				   "local_id = ?1",
+				   &st, err);
+		if (!rc) {
+			sqlite3_bind_int64(st, 1, lrow);
+			sqlite3_bind_text(st, 2, winner_id, -1, SQLITE_STATIC);
+			int r = sqlite3_step(st);
+			if (r != SQLITE_DONE)
+				rc = sqb_fail(s, err, r, "unit %s: marking %s merged into %s",
+					      u->name, loser_id, winner_id);
+		}
+		sqlite3_finalize(st);
+		if (!rc)
+			rc = sqb_forget_row(s, u, lrow, err);
+	}
+	if (!rc)
+		rc = sqb_repoint(s, u, loser_id, winner_id, err);
+	return sqb_op_end(s, rc, err);
+}
+
+int sqb_row_update(void *state, const char *unit, int64_t row, const crmsync_record *rec,
+		   crmsync_error *err)
+{
+	sqb *s = state;
+	sqb_unit *u;
+	sqlite3_stmt *st = NULL;
+	int rc = sqb_unit_get(s, unit, &u, err);
+	if (rc)
+		return rc;
+	size_t n = s->host->record_count(rec);
+	if (n == 0)
+		return 0;
+	sqb_bval *bv = s->host->alloc(n * sizeof *bv);
+	if (!bv)
+		return sqb_errf(s, err, CRMSYNC_ENOMEM, "unit %s: out of memory", u->name);
+	char idtxt[32];
+	snprintf(idtxt, sizeof idtxt, "row %lld", (long long)row);
+	sqlite3_str *q = sqlite3_str_new(s->db);
+	sqlite3_str_appendf(q, "UPDATE %s SET ", u->qname);
+	for (size_t i = 0; i < n && !rc; i++) {
+		const char *name;
+		crmsync_value v;
+		s->host->record_at(rec, i, &name, &v);
+		int fi = sqb_field_index(u, name);
+		if (fi >= 0) {
+			rc = sqb_bval_from(s, u, &u->fields[fi], &v, idtxt, &bv[i], err);
+			sqlite3_str_appendf(q, "%s%s = ?%zu", i ? ", " : "", u->fields[fi].qcol,
+					    i + 2);
+		} else if (!strcasecmp(name, "sync_mark") || !strcasecmp(name, "sync_state") ||
+			   !strcasecmp(name, "Id")) {
+			const sqb_field bk = {
+			    .name = (char *)name,
+			    .col = (char *)name,
+			    .type =
+				strcasecmp(name, "sync_mark") ? CRMSYNC_STRING : CRMSYNC_BOOLEAN,
+			    .aff = strcasecmp(name, "sync_mark") ? SQB_AFF_TEXT : SQB_AFF_INTEGER};
+			if (bk.type == CRMSYNC_STRING && v.type == CRMSYNC_ID)
+				v.type = CRMSYNC_STRING;
+			rc = sqb_bval_from(s, u, &bk, &v, idtxt, &bv[i], err);
+			sqlite3_str_appendf(q, "%s\"%w\" = ?%zu", i ? ", " : "",
+					    strcasecmp(name, "Id") ? name : "id", i + 2);
+		} else {
+			rc = sqb_errf(s, err, CRMSYNC_EINVAL,
+				      "unit %s, row %lld: field %s is not in the unit's schema: "
+				      "call ensure_unit with the current describe first",
+				      u->name, (long long)row, name);
+		}
+	}
+	sqlite3_str_appendf(q, " WHERE local_id = ?1");
+	char *sql = sqlite3_str_finish(q);
+	if (rc)
+		goto out;
+	rc = sqb_op_begin(s, err);
+	if (rc)
+		goto out;
+	rc = sql ? sqb_prepare(s, sql, &st, "updating a row", err)
+		 : sqb_errf(s, err, CRMSYNC_ENOMEM, "out of memory");
+	if (!rc) {
+		sqlite3_bind_int64(st, 1, row);
+		for (size_t i = 0; i < n; i++)
+			sqb_bind_bval(st, (int)i + 2, &bv[i]);
+		int r = sqlite3_step(st);
+		if (r != SQLITE_DONE)
+			rc = sqb_fail(s, err, r, "unit %s, row %lld: updating it", u->name,
+				      (long long)row);
+		else if (sqlite3_changes(s->db) == 0)
+			rc = sqb_errf(s, err, CRMSYNC_ENOENT,
+				      "unit %s: there is no row %lld (deleted meanwhile?)", u->name,
+				      (long long)row);
+	}
+	sqlite3_finalize(st);
+	rc = sqb_op_end(s, rc, err);
+out:
+	sqlite3_free(sql);
+	s->host->free(bv);
+	return rc;
+}
+
+int sqb_row_read(void *state, const char *unit, const char *id, int64_t row, crmsync_record *out,
+		 crmsync_error *err)
+{
+	sqb *s = state;
+	sqb_unit *u;
+	sqlite3_stmt *st = NULL;
+	int rc = sqb_unit_get(s, unit, &u, err);
+	if (rc)
+		return rc;
+	s->host->record_clear(out);
+	sqlite3_str *q = sqlite3_str_new(s->db);
+	sqlite3_str_appendf(q, "SELECT local_id, id, is_deleted, crm_modstamp, merged_into, "
+			       "sync_state, sync_mark");
+	for (size_t i = 0; i < u->nfields; i++)
+		sqlite3_str_appendf(q, ", %s", u->fields[i].qcol);
+	sqlite3_str_appendf(q, " FROM %s WHERE %s", u->qname, id ? "id = ?1" : "local_id = ?1");
+	char *sql = sqlite3_str_finish(q);
+	rc = sql ? sqb_prepare(s, sql, &st, "reading a row", err)
+		 : sqb_errf(s, err, CRMSYNC_ENOMEM, "out of memory");
+	sqlite3_free(sql);
+	if (rc)
+		return rc;
+	if (id)
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(st, 1, row);
+	int r = sqlite3_step(st);
+	if (r != SQLITE_ROW) {
+		rc = r == SQLITE_DONE
+			 ? sqb_errf(s, err, CRMSYNC_ENOENT, "unit %s: no row %s%s%lld", u->name,
+				    id ? "with id " : "", id ? id : "", id ? 0LL : (long long)row)
+			 : sqb_fail(s, err, r, "unit %s: reading a row", u->name);
+		if (r == SQLITE_DONE && id)
+			s->host->error_set(err, CRMSYNC_ENOENT, "unit %s: no row with id %s",
+					   u->name, id);
+		goto out;
+	}
+	crmsync_value v = {.type = CRMSYNC_INTEGER};
+	v.u.i = sqlite3_column_int64(st, 0);
+	s->host->record_set(out, "local_id", &v);
+	memset(&v, 0, sizeof v);
+	if (sqlite3_column_type(st, 1) != SQLITE_NULL) {
+		v.type = CRMSYNC_ID;
+		v.u.s = (const char *)sqlite3_column_text(st, 1);
+		v.len = (size_t)sqlite3_column_bytes(st, 1);
+	}
+	s->host->record_set(out, "Id", &v);
+	memset(&v, 0, sizeof v);
+	v.type = CRMSYNC_BOOLEAN;
+	v.u.b = sqlite3_column_int(st, 2) != 0;
+	s->host->record_set(out, "is_deleted", &v);
+	memset(&v, 0, sizeof v);
+	if (sqlite3_column_type(st, 3) != SQLITE_NULL &&
+	    s->host->parse_datetime((const char *)sqlite3_column_text(st, 3), &v.u.i) == 0)
+		v.type = CRMSYNC_DATETIME;
+	s->host->record_set(out, "crm_modstamp", &v);
+	static const char *const txt[] = {"merged_into", "sync_state"};
+	for (int k = 0; k < 2; k++) {
+		memset(&v, 0, sizeof v);
+		if (sqlite3_column_type(st, 4 + k) != SQLITE_NULL) {
+			v.type = k == 0 ? CRMSYNC_ID : CRMSYNC_STRING;
+			v.u.s = (const char *)sqlite3_column_text(st, 4 + k);
+			v.len = (size_t)sqlite3_column_bytes(st, 4 + k);
+		}
+		s->host->record_set(out, txt[k], &v);
+	}
+	memset(&v, 0, sizeof v);
+	v.type = CRMSYNC_BOOLEAN;
+	v.u.b = sqlite3_column_int(st, 6) != 0;
+	s->host->record_set(out, "sync_mark", &v);
+	for (size_t i = 0; i < u->nfields; i++) {
+		char buf[64], why[256];
+		if (sqb_column_value(s, &u->fields[i], st, 7 + (int)i, &v, buf, sizeof buf, why,
+				     sizeof why)) {
+			rc = sqb_errf(s, err, CRMSYNC_EINVAL, "table %s, row %lld: %s", u->name,
+				      (long long)sqlite3_column_int64(st, 0), why);
+			goto out;
+		}
+		if (s->host->record_set(out, u->fields[i].name, &v)) {
+			rc = sqb_errf(s, err, CRMSYNC_ENOMEM, "unit %s: out of memory", u->name);
+			goto out;
+		}
+	}
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
