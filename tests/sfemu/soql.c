@@ -299,6 +299,37 @@ static size_t utf8_fit(char *dst, size_t room, const char *s, size_t n)
 	return n;
 }
 
+/* Replace bytes that are not valid UTF-8 with '?': messages go into JSON, and the query
+ * (echoed in them) may hold anything. */
+static void utf8_sanitize(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	while (*p) {
+		int n = *p < 0x80	      ? 1
+			: (*p & 0xE0) == 0xC0 ? 2
+			: (*p & 0xF0) == 0xE0 ? 3
+			: (*p & 0xF8) == 0xF0 ? 4
+					      : 0;
+		int ok = n > 0 && !(n == 2 && *p < 0xC2) && !(n == 4 && *p > 0xF4);
+		for (int i = 1; ok && i < n; i++)
+			ok = (p[i] & 0xC0) == 0x80;
+		if (ok && n == 3) {
+			unsigned cp =
+			    ((p[0] & 0x0Fu) << 12) | ((p[1] & 0x3Fu) << 6) | (p[2] & 0x3Fu);
+			ok = cp >= 0x800 && (cp < 0xD800 || cp > 0xDFFF);
+		}
+		if (ok && n == 4) {
+			unsigned cp = ((p[0] & 0x07u) << 18) | ((p[1] & 0x3Fu) << 12);
+			ok = cp >= 0x10000 && cp <= 0x10FFFF;
+		}
+		if (!ok) {
+			*p++ = '?';
+			continue;
+		}
+		p += n;
+	}
+}
+
 static void set_error(struct soql_ctx *cx, const char *code, const char *msg)
 {
 	cx->err->http_status = 400;
@@ -306,6 +337,7 @@ static void set_error(struct soql_ctx *cx, const char *code, const char *msg)
 	size_t room = sizeof cx->err->message - 1;
 	size_t n = utf8_fit(cx->err->message, room, msg, strlen(msg));
 	cx->err->message[n] = '\0';
+	utf8_sanitize(cx->err->message);
 }
 
 /* Salesforce's compile error shape: "\n<query line>\n<caret>\nERROR at Row:R:Column:C\n<what>".
@@ -355,6 +387,7 @@ static void fail_at(struct soql_ctx *cx, const char *code, int row, int col, con
 	memcpy(m + pos, tail, (size_t)tl);
 	pos += (size_t)tl;
 	m[pos] = '\0';
+	utf8_sanitize(m);
 	cx->err->http_status = 400;
 	snprintf(cx->err->code, sizeof cx->err->code, "%s", code);
 	longjmp(cx->jb, 1);
@@ -1316,8 +1349,8 @@ static const char *decode_string(struct soql_ctx *cx, const struct token *t, int
 				cp = cp * 16 + (uint32_t)h;
 			}
 			size_t used = 6;
-			if (cp >= 0xD800 && cp <= 0xDBFF && i + 11 < n + 0 + 1 &&
-			    s[i + 6] == '\\' && (s[i + 7] == 'u' || s[i + 7] == 'U')) {
+			if (cp >= 0xD800 && cp <= 0xDBFF && i + 11 < n && s[i + 6] == '\\' &&
+			    (s[i + 7] == 'u' || s[i + 7] == 'U')) {
 				uint32_t lo = 0;
 				int ok = 1;
 				for (int k = 0; k < 4 && ok; k++) {
@@ -1338,10 +1371,13 @@ static const char *decode_string(struct soql_ctx *cx, const struct token *t, int
 				cp = 0xFFFD; /* lone surrogate */
 			if (cp == 0)
 				bad_escape(cx, t, s + i, 6);
-			if (like && cp == '\\')
-				sb_putn(cx, &sb, "\\\\", 2);
-			else
+			/* in LIKE, a \u escape is a literal character, never a wildcard */
+			if (like && (cp == '\\' || cp == '%' || cp == '_')) {
+				char esc[2] = {'\\', (char)cp};
+				sb_putn(cx, &sb, esc, 2);
+			} else {
 				put_utf8(cx, &sb, cp);
+			}
 			i += used - 1;
 			continue;
 		}

@@ -420,6 +420,9 @@ static void test_strings(void **state)
 	assert_string_equal(run("SELECT Ext__c FROM Lead WHERE Ext__c LIKE '50\\%\\_of'"), "");
 	assert_string_equal(run("SELECT Ext__c FROM Lead WHERE Ext__c LIKE '5_\\%%'"), "50%_off");
 	assert_string_equal(run("SELECT Ext__c FROM Lead WHERE Ext__c LIKE 'ab%'"), "abc");
+	assert_string_equal(run("SELECT Ext__c FROM Lead WHERE Ext__c LIKE '50\\u0025\\u005foff'"),
+			    "50%_off");
+	assert_string_equal(run("SELECT LastName FROM Lead WHERE LastName LIKE 'o\\u0025'"), "");
 	assert_string_equal(run("SELECT Ext__c FROM Lead WHERE Ext__c LIKE 'a*b?[c]'"), "a*b?[c]");
 	assert_string_equal(run("SELECT Ext__c FROM Lead WHERE Ext__c LIKE 'a_b_[c%'"), "a*b?[c]");
 	assert_string_equal(run("SELECT Ext__c FROM Lead WHERE Ext__c LIKE 'a*%'"), "a*b?[c]");
@@ -826,6 +829,15 @@ static void test_errors(void **state)
 	fails("SELECT Id FROM Lead WHERE LastName = 'x')");
 	fails("SELECT Id FROM Lead WHERE LastName = 'x' AND");
 	fails("SELECT \xc3\x9c FROM Lead");
+	/* invalid UTF-8 in the query never reaches the (JSON-bound) message */
+	e = fails("SELECT Id FROM Lead WHERE LastName = '\xff\xc3' AND \xe2\x82 = 1");
+	assert_string_equal(e->message,
+			    "\nSELECT Id FROM Lead WHERE LastName = '?"
+			    "?' AND ?"
+			    "? = "
+			    "1\n                                              ^\nERROR at "
+			    "Row:1:Column:47\nunexpected token: '?"
+			    "?'");
 	/* the database is untouched */
 	assert_string_equal(run("SELECT COUNT() FROM User"), "#,#");
 }
