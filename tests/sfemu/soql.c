@@ -486,14 +486,15 @@ static int64_t floor_div(int64_t a, int64_t b)
 
 /* ---------------------------------------------------------------- lexer */
 
+/* ASCII only, whatever the process locale */
 static int is_ident_start(int c)
 {
-	return isalpha(c) || c == '_';
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 }
 
 static int is_ident_char(int c)
 {
-	return isalnum(c) || c == '_';
+	return is_ident_start(c) || (c >= '0' && c <= '9');
 }
 
 /* Try a date or datetime at s; returns its length (0 = none) and the value. */
@@ -637,6 +638,17 @@ static void lex(struct soql_ctx *cx)
 					n++;
 				if (s[i + n] == '.' && isdigit((unsigned char)s[i + n + 1])) {
 					n++;
+					while (isdigit((unsigned char)s[i + n]))
+						n++;
+				}
+				/* an exponent (what printf's %g writes); not documented for
+				 * SOQL, accepted here */
+				size_t e = n + 1;
+				if (s[i + e] == '+' || s[i + e] == '-')
+					e++;
+				if ((s[i + n] == 'e' || s[i + n] == 'E') &&
+				    isdigit((unsigned char)s[i + e])) {
+					n = e;
 					while (isdigit((unsigned char)s[i + n]))
 						n++;
 				}
@@ -1369,8 +1381,6 @@ static const char *decode_string(struct soql_ctx *cx, const struct token *t, int
 			}
 			if (cp >= 0xD800 && cp <= 0xDFFF)
 				cp = 0xFFFD; /* lone surrogate */
-			if (cp == 0)
-				bad_escape(cx, t, s + i, 6);
 			/* in LIKE, a \u escape is a literal character, never a wildcard */
 			if (like && (cp == '\\' || cp == '%' || cp == '_')) {
 				char esc[2] = {'\\', (char)cp};
@@ -1421,7 +1431,7 @@ static const char *like_to_glob(struct soql_ctx *cx, const char *like, size_t n,
 static int is_alnum_str(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]))
+		if (!is_ident_char((unsigned char)s[i]) || s[i] == '_')
 			return 0;
 	return 1;
 }
@@ -1479,7 +1489,7 @@ static int lit_value(struct soql_ctx *cx, const struct node *n, const soql_field
 		if (l->kind != L_NUMBER)
 			type_error(cx, n, f);
 		const char *txt = tok_str(cx, l->tok);
-		if (strchr(txt, '.') || l->tok->len > 18) {
+		if (strpbrk(txt, ".eE") || l->tok->len > 18) {
 			v->type = SQLITE_FLOAT;
 			v->d = strtod(txt, NULL);
 		} else {

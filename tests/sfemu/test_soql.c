@@ -485,6 +485,12 @@ static void test_logic_and_nulls(void **state)
 		"FirstName = 'Ann'))) OR (NOT (IsConverted = false) AND AnnualRevenue "
 		"> 9.5))"),
 	    "Smith");
+	assert_string_equal(run("SELECT LastName FROM Lead WHERE AnnualRevenue = 1.5e0 OR "
+				"AnnualRevenue > 1E+20 OR NumberOfEmployees = 3e-0"
+				" ORDER BY Id"),
+			    strcmp(L[1], L[2]) < 0 ? "Smith,smith" : "smith,Smith");
+	/* \u0000 is a character like any other: no row has it */
+	assert_string_equal(run("SELECT LastName FROM Lead WHERE LastName = 'Smith\\u0000'"), "");
 	assert_string_equal(run("SELECT LastName FROM Lead WHERE IsConverted = true AND "
 				"AnnualRevenue < 2 AND AnnualRevenue > 1.25"),
 			    "Smith");
