@@ -15,3 +15,16 @@ tests_unit_test_sf_parts_SOURCES = tests/unit/test_sf_parts.c
 tests_unit_test_sf_parts_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CURL_CFLAGS) $(JANSSON_CFLAGS)
 tests_unit_test_sf_parts_LDADD = core/libcore.la $(CMOCKA_LIBS) $(JANSSON_LIBS)
 endif
+
+if ENABLE_TESTS
+# The client against tests/sfemu (started by the test on a free port).
+check_PROGRAMS += tests/unit/test_sf_emu tests/unit/test_sf_tls
+TESTS += tests/unit/test_sf_emu tests/unit/test_sf_tls
+dist_check_SCRIPTS += tests/sf/make-ca.sh
+tests_unit_test_sf_emu_SOURCES = tests/unit/test_sf_emu.c tests/sf/emu.c tests/sf/emu.h
+tests_unit_test_sf_emu_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CURL_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_test_sf_emu_LDADD = core/libcore.la $(CMOCKA_LIBS) $(CURL_LIBS) $(JANSSON_LIBS)
+tests_unit_test_sf_tls_SOURCES = tests/unit/test_sf_tls.c tests/sf/emu.c tests/sf/emu.h
+tests_unit_test_sf_tls_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CURL_CFLAGS)
+tests_unit_test_sf_tls_LDADD = core/libcore.la $(CMOCKA_LIBS) $(CURL_LIBS)
+endif
