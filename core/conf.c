@@ -68,6 +68,8 @@ static const struct conf_known conf_known[] = {
 	{"sync", "reconcile_interval", NULL, "how often to look for hard-purged rows, e.g. 1d", false},
 	{"sync", "retention", NULL, "how long history and errors are kept, e.g. 30d", false},
 	{"sync", "page_size", NULL, "records per query page, 200..2000", false},
+	{"sync", "overlap", NULL, "how far back each incremental pull looks for late commits, e.g. 5m", false},
+	{"sync", "turn_pages", NULL, "pages a unit pulls before the next unit gets its turn", false},
 	{"log", "level", NULL, "error, warn, info or debug", false},
 	{"log", "target", NULL, "stderr or syslog", false},
 	{"metrics", "listen", NULL, "address:port of the metrics listener", false},

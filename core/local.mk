@@ -8,7 +8,10 @@ core_libcore_la_SOURCES = \
 	core/timeutil.c core/timeutil.h \
 	core/conf.c core/conf.h \
 	core/host.c core/host.h \
-	core/loader.c core/loader.h
+	core/loader.c core/loader.h \
+	core/engine.c core/engine.h core/engine_int.h \
+	core/engine_pull.c core/engine_push.c core/report.c \
+	core/sf_multi.c core/sf_multi.h
 core_libcore_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JANSSON_CFLAGS) $(INIH_CFLAGS)
 core_libcore_la_LIBADD = $(CURL_LIBS) $(JANSSON_LIBS) $(INIH_LIBS) $(LTDL_LIBS) -lm
 

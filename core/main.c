@@ -4,10 +4,15 @@
  * 2 bad usage or bad configuration, with a message naming the place. */
 #include "config.h"
 #include "conf.h"
+#include "engine.h"
+#include "timeutil.h"
 #include "loader.h"
 #include "log.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <signal.h>
+#include <time.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -235,12 +240,135 @@ static int cmd_init(struct cli *c)
 	return 0;
 }
 
-static int cmd_later(const char *name)
+static volatile sig_atomic_t reload_requested;
+
+static void on_stop(int sig)
 {
-	fprintf(stderr, "crmsync: '%s' is not available in this build yet (the sync engine is "
-			"not implemented)\n",
-		name);
-	return EXIT_FAIL;
+	(void)sig;
+	cs_stop_requested = 1;
+}
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	reload_requested = 1;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Sleep up to ms, waking early for a stop or a reload. */
+static void pause_ms(int64_t ms)
+{
+	int64_t end = cs_now_ms() + ms;
+	while (!cs_stop_requested && !reload_requested) {
+		int64_t left = end - cs_now_ms();
+		if (left <= 0)
+			break;
+		struct timespec ts = {left / 1000 > 0 ? 1 : 0, left >= 1000 ? 0 : left * 1000000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int cmd_sync(struct cli *c, bool forever)
+{
+	cs_error err = CS_ERROR_INIT;
+	cs_engine *e;
+	int rc = 0;
+
+	install_signals();
+	e = cs_engine_new(c->cfg, CS_ENGINE_SYNC, &err);
+	if (!e) {
+		fprintf(stderr, "crmsync: %s\n", err.msg);
+		return err.code == CRMSYNC_EINVAL ? EXIT_USAGE : EXIT_FAIL;
+	}
+	for (;;) {
+		cs_err_clear(&err);
+		int crc = cs_engine_cycle(e, &err);
+		if (crc)
+			fprintf(stderr, "crmsync: %s\n", err.msg);
+		rc = crc ? EXIT_FAIL : 0;
+		if (!forever || cs_stop_requested)
+			break;
+		pause_ms(cs_engine_interval_ms(e));
+		if (cs_stop_requested)
+			break;
+		if (reload_requested) {
+			reload_requested = 0;
+			struct cli fresh = *c;
+			fresh.cfg = NULL;
+			cs_info("crmsync", "SIGHUP: reloading the configuration");
+			if (cli_config(&fresh) != 0) {
+				cs_error("crmsync", "the new configuration is not valid; keeping the old one");
+				cs_config_free(fresh.cfg);
+				continue;
+			}
+			cs_error nerr = CS_ERROR_INIT;
+			cs_engine_free(e);
+			e = cs_engine_new(fresh.cfg, CS_ENGINE_SYNC, &nerr);
+			if (!e) {
+				cs_error("crmsync", "cannot restart with the new configuration: %s", nerr.msg);
+				cs_config_free(fresh.cfg);
+				cs_config_free(c->cfg);
+				c->cfg = NULL;
+				return EXIT_FAIL;
+			}
+			cs_config_free(c->cfg);
+			c->cfg = fresh.cfg;
+		}
+	}
+	if (cs_stop_requested)
+		cs_info("crmsync", "stopped cleanly at a page boundary");
+	cs_engine_free(e);
+	return rc;
+}
+
+static int cmd_local(struct cli *c, const char *cmd, const char *arg1, const char *arg2)
+{
+	cs_error err = CS_ERROR_INIT;
+	int fmt = c->json ? 1 : c->csv ? 2 : 0, rc;
+	bool push = strcmp(cmd, "push") == 0;
+	cs_engine *e = cs_engine_new(c->cfg, push ? CS_ENGINE_SYNC : CS_ENGINE_LOCAL, &err);
+
+	if (!e) {
+		fprintf(stderr, "crmsync: %s\n", err.msg);
+		return err.code == CRMSYNC_EINVAL ? EXIT_USAGE : EXIT_FAIL;
+	}
+	if (strcmp(cmd, "status") == 0) {
+		rc = cs_engine_status(e, c->json ? 1 : 0, &err);
+	} else if (strcmp(cmd, "history") == 0) {
+		rc = cs_engine_history(e, fmt, &err);
+	} else if (strcmp(cmd, "errors") == 0) {
+		int64_t since = 0;
+		if (c->since && cs_parse_datetime(c->since, &since)) {
+			int64_t ago;
+			if (cs_parse_duration_ms(c->since, &ago)) {
+				cs_engine_free(e);
+				return usage_error("--since '%s': expected a datetime "
+						   "(2024-01-31T00:00:00Z) or a duration (2h, 3d)",
+						   c->since);
+			}
+			since = cs_now_ms() - ago;
+		}
+		rc = cs_engine_errors(e, fmt, since, &err);
+	} else {
+		rc = cs_engine_push_one(e, arg1, arg2, &err);
+	}
+	if (rc)
+		fprintf(stderr, "crmsync: %s\n", err.msg);
+	cs_engine_free(e);
+	return rc ? EXIT_FAIL : 0;
 }
 
 int main(int argc, char **argv)
@@ -341,8 +469,11 @@ int main(int argc, char **argv)
 			rc = cmd_plugins(&c);
 		else if (strcmp(cmd, "sync") == 0 && !c.once)
 			rc = usage_error("%s", "sync needs --once (use 'run' to sync continuously)");
+		else if (strcmp(cmd, "sync") == 0 || strcmp(cmd, "run") == 0)
+			rc = cmd_sync(&c, strcmp(cmd, "run") == 0);
 		else
-			rc = cmd_later(cmd);
+			rc = cmd_local(&c, cmd, nargs > 0 ? argv[optind + 1] : NULL,
+				       nargs > 1 ? argv[optind + 2] : NULL);
 	}
 	cs_config_free(c.cfg);
 	free(c.overrides);

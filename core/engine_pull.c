@@ -1,0 +1,563 @@
+/* engine_pull.c - schema and pull of one unit.
+ *
+ * Pull is keyset paging on (SystemModstamp, Id) with queryAll where the object
+ * has IsDeleted, so deletes and merges arrive in the same ordered stream as
+ * updates. Each page is one backend transaction together with the watermark
+ * that covers it: a crash at any point resumes at the last committed page. An
+ * incremental cycle starts `overlap` before the watermark so rows committed
+ * late with an older stamp are not missed; rows already stored with the same
+ * stamp are skipped by the backend at no write cost. */
+#include "config.h"
+#include "engine_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static bool desc_has(const sf_describe *d, const char *name, const crmsync_field_desc **out)
+{
+	for (size_t i = 0; i < d->nfields; i++)
+		if (strcasecmp(d->fields[i].name, name) == 0) {
+			if (out)
+				*out = &d->fields[i];
+			return true;
+		}
+	return false;
+}
+
+int cs_pull_schema(cs_engine *e, cs_unit *u, cs_error *err)
+{
+	const sf_describe *d = NULL;
+	int changed = 0, rc;
+	crmsync_field_desc *sel = NULL;
+	size_t nsel = 0;
+
+	rc = sf_describe_object(e->sf, u->decl->sobject, &d, &changed, err);
+	if (rc)
+		return rc;
+	if (!d->queryable)
+		return cs_err(err, CRMSYNC_EINVAL,
+			      "the sync user cannot query %s: grant read access to the object, or "
+			      "remove the unit from sync.units",
+			      u->decl->sobject);
+	if (u->desc == d && u->schema_ensured && !changed)
+		return 0;
+	rc = sf_fields_select(d, u->decl->fields, &sel, &nsel, err);
+	if (rc)
+		return rc;
+	u->desc = d;
+	u->has_isdeleted = desc_has(d, "IsDeleted", NULL);
+	u->has_master = desc_has(d, "MasterRecordId", NULL);
+	u->has_converted = desc_has(d, "IsConverted", NULL);
+	const crmsync_field_desc *key = NULL;
+	u->has_ext_key = desc_has(d, "crmsync_Key__c", &key) &&
+			 (key->flags & CRMSYNC_FIELD_EXTERNAL_ID) &&
+			 (key->flags & CRMSYNC_FIELD_CREATEABLE);
+
+	/* stored fields: what was selected, less what the backend keeps itself */
+	free(u->fields);
+	u->fields = calloc(nsel + 1, sizeof *u->fields);
+	free(u->select);
+	u->select = calloc(nsel + 4, sizeof *u->select);
+	free(u->qfields);
+	u->qfields = calloc(nsel + 4, sizeof *u->qfields);
+	if (!u->fields || !u->select || !u->qfields) {
+		free(sel);
+		return cs_err(err, CRMSYNC_ENOMEM, "out of memory");
+	}
+	u->nfields = u->nselect = 0;
+	for (size_t i = 0; i < nsel; i++) {
+		if (strcasecmp(sel[i].name, "IsDeleted") == 0 ||
+		    strcasecmp(sel[i].name, "SystemModstamp") == 0)
+			continue;
+		u->fields[u->nfields++] = sel[i];
+	}
+	/* select: Id and SystemModstamp first, then the stored fields, then IsDeleted */
+	const crmsync_field_desc *f;
+	const char *first[] = {"Id", "SystemModstamp"};
+	for (int k = 0; k < 2; k++)
+		if (desc_has(d, first[k], &f)) {
+			u->select[u->nselect] = f->name;
+			u->qfields[u->nselect++] = *f;
+		}
+	for (size_t i = 0; i < u->nfields; i++) {
+		if (strcasecmp(u->fields[i].name, "Id") == 0)
+			continue;
+		u->select[u->nselect] = u->fields[i].name;
+		u->qfields[u->nselect++] = u->fields[i];
+	}
+	if (u->has_isdeleted && desc_has(d, "IsDeleted", &f)) {
+		u->select[u->nselect] = f->name;
+		u->qfields[u->nselect++] = *f;
+	}
+	u->select[u->nselect] = NULL;
+	free(sel);
+	free(u->filter);
+	u->filter = u->decl->filter ? strdup(u->decl->filter) : NULL;
+
+	crmsync_unit_schema schema = {
+		.size = sizeof schema,
+		.unit = u->decl->name,
+		.sobject = u->decl->sobject,
+		.direction = u->decl->direction,
+		.nfields = u->nfields,
+		.fields = u->fields,
+	};
+	rc = e->b->ensure_unit(e->bs, &schema, err);
+	if (rc)
+		return cs_err_prefix(err, "cannot lay out the table of unit %s", u->decl->name);
+	u->schema_ensured = true;
+	if (changed)
+		cs_info(u->decl->name, "schema: %zu fields synced", u->nfields);
+	return 0;
+}
+
+int cs_pull_watermark(cs_engine *e, cs_unit *u, int64_t *ms, char id[19], cs_error *err)
+{
+	char buf[80];
+	int n = e->b->state_get(e->bs, u->decl->name, "watermark", buf, sizeof buf, err);
+	if (n < 0)
+		return n;
+	long long v;
+	char idbuf[32] = "";
+	if (sscanf(buf, "%lld %31s", &v, idbuf) < 1)
+		return CRMSYNC_ENOENT;
+	*ms = v;
+	snprintf(id, 19, "%s", idbuf);
+	return 0;
+}
+
+bool cs_pull_initial_done(cs_engine *e, cs_unit *u)
+{
+	char buf[8];
+	cs_error err = CS_ERROR_INIT;
+	return e->b->state_get(e->bs, u->decl->name, "initial_done", buf, sizeof buf, &err) > 0;
+}
+
+/* ---- one page ------------------------------------------------------------- */
+
+struct pending {
+	char id[19];
+	int op;
+	cs_record *values, *before;
+};
+
+struct page_ctx {
+	cs_engine *e;
+	cs_unit *u;
+	struct pending *pend;
+	size_t npend, cappend;
+	int64_t records; /* records seen by this query */
+	cs_error *err;
+};
+
+static int pending_cb(void *ud, const crmsync_change *c)
+{
+	struct page_ctx *pc = ud;
+	if (!c->id)
+		return 0;
+	if (pc->npend == pc->cappend) {
+		size_t nc = pc->cappend ? pc->cappend * 2 : 16;
+		struct pending *np = realloc(pc->pend, nc * sizeof *np);
+		if (!np)
+			return CRMSYNC_ENOMEM;
+		pc->pend = np;
+		pc->cappend = nc;
+	}
+	struct pending *p = &pc->pend[pc->npend];
+	memset(p, 0, sizeof *p);
+	snprintf(p->id, sizeof p->id, "%s", c->id);
+	p->op = c->op;
+	p->values = cs_record_new();
+	p->before = cs_record_new();
+	if (!p->values || !p->before) {
+		cs_record_free(p->values);
+		cs_record_free(p->before);
+		return CRMSYNC_ENOMEM;
+	}
+	if (c->values)
+		cs_record_copy_into(p->values, c->values);
+	if (c->before)
+		cs_record_copy_into(p->before, c->before);
+	pc->npend++;
+	return 0;
+}
+
+static void pending_free(struct page_ctx *pc)
+{
+	for (size_t i = 0; i < pc->npend; i++) {
+		cs_record_free(pc->pend[i].values);
+		cs_record_free(pc->pend[i].before);
+	}
+	pc->npend = 0;
+}
+
+static struct pending *pending_find(struct page_ctx *pc, const char *id)
+{
+	for (size_t i = 0; i < pc->npend; i++)
+		if (strcmp(pc->pend[i].id, id) == 0)
+			return &pc->pend[i];
+	return NULL;
+}
+
+static int field_policy(const cs_unit *u, const char *field)
+{
+	for (const char *const *f = u->decl->local_wins_fields; f && *f; f++)
+		if (strcasecmp(*f, field) == 0)
+			return CRMSYNC_LOCAL_WINS;
+	for (const char *const *f = u->decl->crm_wins_fields; f && *f; f++)
+		if (strcasecmp(*f, field) == 0)
+			return CRMSYNC_CRM_WINS;
+	return u->decl->conflict == CRMSYNC_LOCAL_WINS ? CRMSYNC_LOCAL_WINS : CRMSYNC_CRM_WINS;
+}
+
+/* A pulled record meets a row with pending local edits: fields the CRM did not
+ * change keep their local value; fields changed on both sides follow the policy
+ * and the losing value is recorded. Returns 1 when the record must not be
+ * stored at all (a local delete that will be pushed). */
+static int settle_conflicts(struct page_ctx *pc, cs_record *rec, const char *id)
+{
+	cs_engine *e = pc->e;
+	cs_unit *u = pc->u;
+	struct pending *p = pending_find(pc, id);
+	cs_error cerr = CS_ERROR_INIT;
+
+	if (!p)
+		return 0;
+	if (p->op == CRMSYNC_CHANGE_DELETE)
+		return e->push_deletes ? 1 : 0;
+	for (size_t i = cs_record_count(p->values); i-- > 0;) {
+		const char *field;
+		crmsync_value local, crm, base;
+		cs_record_at(p->values, i, &field, &local);
+		if (cs_record_get(rec, field, &crm))
+			continue; /* the CRM did not send it */
+		if (cs_value_equal(&crm, &local))
+			continue; /* both sides agree */
+		bool have_base = cs_record_get(p->before, field, &base) == 0;
+		if (have_base && cs_value_equal(&crm, &base)) {
+			cs_record_unset(rec, field); /* only the local side changed it */
+			continue;
+		}
+		int policy = field_policy(u, field);
+		char lbuf[512], cbuf[512];
+		crmsync_conflict_row row = {
+			.size = sizeof row,
+			.at_ms = cs_now_ms(),
+			.unit = u->decl->name,
+			.id = id,
+			.field = field,
+			.local_value = local.type == CRMSYNC_NULL ? NULL : cs_value_text(&local, lbuf, sizeof lbuf),
+			.crm_value = crm.type == CRMSYNC_NULL ? NULL : cs_value_text(&crm, cbuf, sizeof cbuf),
+			.winner = policy == CRMSYNC_LOCAL_WINS ? "local" : "crm",
+		};
+		if (e->b->conflict_add(e->bs, &row, &cerr))
+			cs_warn(u->decl->name, "cannot record a conflict: %s", cerr.msg);
+		cs_info(u->decl->name, "conflict on %s.%s: %s wins", id, field, row.winner);
+		if (policy == CRMSYNC_LOCAL_WINS)
+			cs_record_unset(rec, field);
+	}
+	return 0;
+}
+
+static void progress(cs_engine *e, cs_unit *u, bool final)
+{
+	int64_t now = cs_now_ms();
+	if (!final && now - u->progress_at < (e->tty ? 200 : 10000))
+		return;
+	int64_t elapsed = now - u->pull.started_ms;
+	double rate = elapsed > 0 ? (double)u->pulled * 1000.0 / (double)elapsed : 0;
+	char eta[32] = "";
+	if (u->total_expected > 0 && rate > 0 && u->pulled < u->total_expected) {
+		int64_t s = (int64_t)((double)(u->total_expected - u->pulled) / rate);
+		snprintf(eta, sizeof eta, " ETA %lld:%02lld:%02lld", (long long)(s / 3600),
+			 (long long)(s / 60 % 60), (long long)(s % 60));
+	}
+	u->progress_at = now;
+	if (e->tty) {
+		char bar[31];
+		int fill = u->total_expected > 0 ? (int)(30 * (double)u->pulled / (double)u->total_expected) : 0;
+		if (fill > 30)
+			fill = 30;
+		memset(bar, '#', (size_t)fill);
+		memset(bar + fill, '.', (size_t)(30 - fill));
+		bar[30] = '\0';
+		fprintf(stderr, "\r%-16s [%s] %" PRId64 "/%" PRId64 " %.0f rec/s%s\033[K%s",
+			u->decl->name, bar, u->pulled, u->total_expected > 0 ? u->total_expected : u->pulled,
+			rate, eta, final ? "\n" : "");
+	} else {
+		cs_info(u->decl->name, "initial copy: %" PRId64 " of %" PRId64 " records, %.0f/s%s",
+			u->pulled, u->total_expected, rate, eta);
+	}
+}
+
+static int apply_page(void *ud, const sf_page *page, cs_error *err)
+{
+	struct page_ctx *pc = ud;
+	cs_engine *e = pc->e;
+	cs_unit *u = pc->u;
+	const crmsync_unit_hooks *hooks = u->decl->hooks;
+	size_t n = page->count;
+	cs_record **live = calloc(n ? n : 1, sizeof *live);
+	const char **dead = calloc(n ? n : 1, sizeof *dead);
+	const char **winner = calloc(n ? n : 1, sizeof *winner);
+	uint8_t *out = calloc(n ? n : 1, 1);
+	size_t nlive = 0, ndead = 0;
+	int rc = 0;
+	bool in_tx = false;
+	cs_record *local = NULL;
+
+	if (!live || !dead || !winner || !out) {
+		rc = cs_err(err, CRMSYNC_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (n == 0)
+		goto out;
+	/* local edits waiting for these rows: settle them against what arrives */
+	pending_free(pc);
+	if ((u->decl->direction & CRMSYNC_PUSH) && u->push_pending) {
+		const char **ids = calloc(n, sizeof *ids);
+		size_t nids = 0;
+		if (!ids) {
+			rc = cs_err(err, CRMSYNC_ENOMEM, "out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++)
+			if ((ids[nids] = cs_record_str(page->records[i], "Id")))
+				nids++;
+		crmsync_change_query q = {.size = sizeof q, .ids = ids, .nids = nids};
+		rc = e->b->changes_read(e->bs, u->decl->name, &q, pending_cb, pc, err);
+		free(ids);
+		if (rc)
+			goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		cs_record *r = page->records[i];
+		const char *id = cs_record_str(r, "Id");
+		crmsync_value v;
+		if (!id) {
+			rc = cs_err(err, CRMSYNC_EINVAL, "a %s record without an Id arrived",
+				    u->decl->sobject);
+			goto out;
+		}
+		if (cs_record_get(r, "IsDeleted", &v) == 0 && v.type == CRMSYNC_BOOLEAN && v.u.b) {
+			dead[ndead] = id;
+			winner[ndead] = u->has_master ? cs_record_str(r, "MasterRecordId") : NULL;
+			ndead++;
+			continue;
+		}
+		cs_record_unset(r, "IsDeleted");
+		if (hooks && hooks->size > offsetof(crmsync_unit_hooks, map_in) && hooks->map_in) {
+			cs_error herr = CS_ERROR_INIT;
+			if (hooks->map_in(u->plugin->state, u->decl, r, &herr)) {
+				cs_engine_record_error(e, u, "pull", id, 0, "MAP_IN", herr.msg);
+				u->pull.n_failed++;
+				continue;
+			}
+		}
+		if (pc->npend && settle_conflicts(pc, r, id))
+			continue;
+		/* a conversion seen for the first time goes to the plugin */
+		if (u->has_converted && hooks && hooks->on_convert &&
+		    cs_record_get(r, "IsConverted", &v) == 0 && v.type == CRMSYNC_BOOLEAN && v.u.b) {
+			crmsync_value lv;
+			if (!local && !(local = cs_record_new())) {
+				rc = cs_err(err, CRMSYNC_ENOMEM, "out of memory");
+				goto out;
+			}
+			cs_error herr = CS_ERROR_INIT;
+			int found = e->b->row_read(e->bs, u->decl->name, id, 0, local, &herr);
+			if (found == CRMSYNC_ENOENT ||
+			    (found == 0 && (cs_record_get(local, "IsConverted", &lv) || !lv.u.b))) {
+				if (hooks->on_convert(u->plugin->state, u->decl, r, &herr))
+					cs_engine_record_error(e, u, "pull", id, 0, "ON_CONVERT", herr.msg);
+			}
+		}
+		live[nlive++] = r;
+	}
+	if ((rc = e->b->begin(e->bs, err)))
+		goto out;
+	in_tx = true;
+	if (nlive) {
+		if ((rc = e->b->upsert(e->bs, u->decl->name, live, nlive, out, err)))
+			goto out;
+		for (size_t i = 0; i < nlive; i++) {
+			switch (out[i]) {
+			case CRMSYNC_OUT_NEW:
+				u->pull.n_new++;
+				break;
+			case CRMSYNC_OUT_UPDATED:
+				u->pull.n_updated++;
+				break;
+			case CRMSYNC_OUT_SKIPPED:
+				u->pull.n_skipped++;
+				break;
+			default:
+				u->pull.n_failed++;
+				cs_engine_record_error(e, u, "pull", cs_record_str(live[i], "Id"), 0,
+						       "STORE", "the store refused this record");
+			}
+		}
+	}
+	if (ndead) {
+		for (size_t i = 0; i < ndead; i++)
+			if (winner[i]) {
+				if ((rc = e->b->merge(e->bs, u->decl->name, dead[i], winner[i], err)))
+					goto out;
+				if (hooks && hooks->on_merge) {
+					cs_error herr = CS_ERROR_INIT;
+					if (hooks->on_merge(u->plugin->state, u->decl, dead[i], winner[i], &herr))
+						cs_engine_record_error(e, u, "pull", dead[i], 0, "ON_MERGE", herr.msg);
+				}
+			}
+		rc = e->b->mark_deleted(e->bs, u->decl->name, dead, winner, ndead,
+					u->decl->delete_policy == CRMSYNC_DELETE_REMOVE, out, err);
+		if (rc)
+			goto out;
+		for (size_t i = 0; i < ndead; i++) {
+			if (out[i] == CRMSYNC_OUT_DELETED)
+				u->pull.n_deleted++;
+			else
+				u->pull.n_skipped++;
+			if (out[i] == CRMSYNC_OUT_DELETED && hooks && hooks->on_delete) {
+				cs_error herr = CS_ERROR_INIT;
+				if (hooks->on_delete(u->plugin->state, u->decl, dead[i], &herr))
+					cs_engine_record_error(e, u, "pull", dead[i], 0, "ON_DELETE", herr.msg);
+			}
+		}
+	}
+	/* the watermark that covers this page, in the same transaction */
+	const cs_record *last = page->records[n - 1];
+	crmsync_value stamp;
+	const char *last_id = cs_record_str(last, "Id");
+	if (cs_record_get(last, "SystemModstamp", &stamp) || stamp.type != CRMSYNC_DATETIME) {
+		rc = cs_err(err, CRMSYNC_EINVAL, "%s record %s arrived without a SystemModstamp",
+			    u->decl->sobject, last_id);
+		goto out;
+	}
+	char wm[64];
+	snprintf(wm, sizeof wm, "%lld %s", (long long)stamp.u.i, last_id);
+	if ((rc = e->b->state_set(e->bs, u->decl->name, "watermark", wm, err)))
+		goto out;
+	if ((rc = e->b->commit(e->bs, err)))
+		goto out;
+	in_tx = false;
+	u->cur_ms = stamp.u.i;
+	snprintf(u->cur_id, sizeof u->cur_id, "%s", last_id);
+	pc->records += (int64_t)n;
+	u->pulled += (int64_t)n;
+	if (u->total_expected >= 0)
+		progress(e, u, false);
+out:
+	if (in_tx) {
+		cs_error rerr = CS_ERROR_INIT;
+		e->b->rollback(e->bs, &rerr);
+	}
+	cs_record_free(local);
+	free(live);
+	free(dead);
+	free(winner);
+	free(out);
+	if (rc == 0 && cs_stop_requested)
+		return cs_err(err, CRMSYNC_EBUSY, "stop requested");
+	return rc;
+}
+
+int cs_pull_turn(cs_engine *e, cs_unit *u, cs_error *err)
+{
+	struct page_ctx pc = {.e = e, .u = u, .err = err};
+	sf_buf soql = {0};
+	int rc = 0, pages = 0, locator_retries = 0;
+	bool initial = !cs_pull_initial_done(e, u);
+
+	if (!u->cursor_set) {
+		int64_t ms;
+		char id[19];
+		rc = cs_pull_watermark(e, u, &ms, id, err);
+		if (rc == CRMSYNC_ENOENT) {
+			u->cur_ms = 0;
+			u->cur_id[0] = '\0';
+		} else if (rc) {
+			return rc;
+		} else if (initial) { /* resume the interrupted copy exactly where it stopped */
+			u->cur_ms = ms;
+			snprintf(u->cur_id, sizeof u->cur_id, "%s", id);
+		} else { /* look back over the overlap window for late commits */
+			u->cur_ms = ms - e->overlap_ms;
+			u->cur_id[0] = '\0';
+		}
+		cs_err_clear(err);
+		rc = 0;
+		u->cursor_set = true;
+		if (initial) {
+			sf_buf cq = {0};
+			sf_buf_addf(&cq, "SELECT COUNT() FROM %s", u->decl->sobject);
+			if (u->filter)
+				sf_buf_addf(&cq, " WHERE (%s)", u->filter);
+			int64_t total = -1;
+			if (!cq.oom && sf_query_count(e->sf, cq.s, &total, err) == 0)
+				u->total_expected = total;
+			else
+				u->total_expected = 0; /* progress without an ETA */
+			cs_err_clear(err);
+			sf_buf_free(&cq);
+			cs_info(u->decl->name, "initial copy of %s: %lld records to go%s",
+				u->decl->sobject, (long long)u->total_expected,
+				u->cur_ms ? " (resuming)" : "");
+		}
+	}
+	for (;;) {
+		soql.len = 0;
+		if (soql.s)
+			soql.s[0] = '\0';
+		rc = sf_soql_keyset(&soql, u->decl->sobject, u->select, u->nselect,
+				    u->cur_ms > 0 ? u->cur_ms : 0, u->cur_id[0] ? u->cur_id : NULL,
+				    u->filter, e->page_size, err);
+		if (rc)
+			break;
+		sf_query_opts opts = {
+			.all = u->has_isdeleted,
+			.batch_size = e->page_size,
+			.fields = u->qfields,
+			.nfields = u->nselect,
+		};
+		pc.records = 0;
+		rc = sf_query(e->sf, soql.s, &opts, apply_page, &pc, err);
+		if (rc == CRMSYNC_EBUSY && cs_stop_requested) {
+			rc = 1; /* finish the page, then stop: more remains */
+			break;
+		}
+		if (rc && sf_error_kind(e->sf) == SF_E_LOCATOR && locator_retries++ < 3) {
+			/* the cursor died between pages: the committed watermark is exact */
+			cs_warn(u->decl->name, "query cursor expired; restarting from the last page");
+			continue;
+		}
+		if (rc)
+			break;
+		if (pc.records < e->page_size) {
+			rc = 0;
+			if (initial) {
+				rc = e->b->state_set(e->bs, u->decl->name, "initial_done", "1", err);
+				if (u->total_expected >= 0)
+					progress(e, u, true);
+				cs_info(u->decl->name, "initial copy done: %lld records",
+					(long long)u->pulled);
+			}
+			break;
+		}
+		if (++pages >= e->turn_pages) {
+			rc = 1;
+			break;
+		}
+		if (cs_stop_requested) {
+			rc = 1;
+			break;
+		}
+	}
+	pending_free(&pc);
+	free(pc.pend);
+	sf_buf_free(&soql);
+	return rc;
+}
