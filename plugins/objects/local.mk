@@ -1,1 +1,36 @@
-# plugins/objects: build rules (included from the root Makefile.am)
+# plugins/objects: the eight object plugins of the reference sync, one module
+# each. objcommon.c (standard config keys, filters, helpers) is compiled into
+# every plugin: a plugin links nothing but libc and uses only the host table.
+objc_common = plugins/objects/objcommon.c plugins/objects/objcommon.h
+plugin_LTLIBRARIES += plugins/objects/lead.la
+plugins_objects_lead_la_SOURCES = plugins/objects/lead.c $(objc_common)
+plugins_objects_lead_la_CFLAGS = $(AM_CFLAGS)
+plugins_objects_lead_la_LDFLAGS = $(PLUGIN_LINK)
+plugin_LTLIBRARIES += plugins/objects/contact.la
+plugins_objects_contact_la_SOURCES = plugins/objects/contact.c $(objc_common)
+plugins_objects_contact_la_CFLAGS = $(AM_CFLAGS)
+plugins_objects_contact_la_LDFLAGS = $(PLUGIN_LINK)
+plugin_LTLIBRARIES += plugins/objects/account.la
+plugins_objects_account_la_SOURCES = plugins/objects/account.c $(objc_common)
+plugins_objects_account_la_CFLAGS = $(AM_CFLAGS)
+plugins_objects_account_la_LDFLAGS = $(PLUGIN_LINK)
+plugin_LTLIBRARIES += plugins/objects/user.la
+plugins_objects_user_la_SOURCES = plugins/objects/user.c $(objc_common)
+plugins_objects_user_la_CFLAGS = $(AM_CFLAGS)
+plugins_objects_user_la_LDFLAGS = $(PLUGIN_LINK)
+plugin_LTLIBRARIES += plugins/objects/opportunity.la
+plugins_objects_opportunity_la_SOURCES = plugins/objects/opportunity.c $(objc_common)
+plugins_objects_opportunity_la_CFLAGS = $(AM_CFLAGS)
+plugins_objects_opportunity_la_LDFLAGS = $(PLUGIN_LINK)
+plugin_LTLIBRARIES += plugins/objects/campaign.la
+plugins_objects_campaign_la_SOURCES = plugins/objects/campaign.c $(objc_common)
+plugins_objects_campaign_la_CFLAGS = $(AM_CFLAGS)
+plugins_objects_campaign_la_LDFLAGS = $(PLUGIN_LINK)
+plugin_LTLIBRARIES += plugins/objects/activity.la
+plugins_objects_activity_la_SOURCES = plugins/objects/activity.c $(objc_common)
+plugins_objects_activity_la_CFLAGS = $(AM_CFLAGS)
+plugins_objects_activity_la_LDFLAGS = $(PLUGIN_LINK)
+plugin_LTLIBRARIES += plugins/objects/custom.la
+plugins_objects_custom_la_SOURCES = plugins/objects/custom.c $(objc_common)
+plugins_objects_custom_la_CFLAGS = $(AM_CFLAGS)
+plugins_objects_custom_la_LDFLAGS = $(PLUGIN_LINK)
