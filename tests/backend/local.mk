@@ -1,1 +1,11 @@
-# tests/backend: the backend conformance suite
+# tests/backend: the backend conformance suite. One binary for every backend:
+# it loads the plugin named by CRMSYNC_TEST_BACKEND_SO (default: this build's
+# sqlite.so) with the real loader and drives it through the ABI only.
+if ENABLE_TESTS
+check_PROGRAMS += tests/backend/conformance
+TESTS += tests/backend/conformance
+tests_backend_conformance_SOURCES = tests/backend/conformance.c tests/backend/hooks.h \
+	tests/backend/hook_sqlite.c
+tests_backend_conformance_CFLAGS = $(unit_cflags) $(SQLITE3_CFLAGS)
+tests_backend_conformance_LDADD = $(unit_libs) $(SQLITE3_LIBS)
+endif

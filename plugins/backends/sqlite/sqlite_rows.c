@@ -869,8 +869,8 @@ int sqb_row_update(void *state, const char *unit, int64_t row, const crmsync_rec
 		int fi = sqb_field_index(u, name);
 		if (fi >= 0) {
 			rc = sqb_bval_from(s, u, &u->fields[fi], &v, idtxt, &bv[i], err);
-			sqlite3_str_appendf(q, "%s%s = ?%zu", i ? ", " : "", u->fields[fi].qcol,
-					    i + 2);
+			sqlite3_str_appendf(q, "%s%s = ?%d", i ? ", " : "", u->fields[fi].qcol,
+					    (int)i + 2);
 		} else if (!strcasecmp(name, "sync_mark") || !strcasecmp(name, "sync_state") ||
 			   !strcasecmp(name, "Id")) {
 			const sqb_field bk = {
@@ -882,8 +882,8 @@ int sqb_row_update(void *state, const char *unit, int64_t row, const crmsync_rec
 			if (bk.type == CRMSYNC_STRING && v.type == CRMSYNC_ID)
 				v.type = CRMSYNC_STRING;
 			rc = sqb_bval_from(s, u, &bk, &v, idtxt, &bv[i], err);
-			sqlite3_str_appendf(q, "%s\"%w\" = ?%zu", i ? ", " : "",
-					    strcasecmp(name, "Id") ? name : "id", i + 2);
+			sqlite3_str_appendf(q, "%s\"%w\" = ?%d", i ? ", " : "",
+					    strcasecmp(name, "Id") ? name : "id", (int)i + 2);
 		} else {
 			rc = sqb_errf(s, err, CRMSYNC_EINVAL,
 				      "unit %s, row %lld: field %s is not in the unit's schema: "
@@ -948,14 +948,15 @@ int sqb_row_read(void *state, const char *unit, const char *id, int64_t row, crm
 	else
 		sqlite3_bind_int64(st, 1, row);
 	int r = sqlite3_step(st);
+	if (r == SQLITE_DONE) {
+		rc =
+		    id ? sqb_errf(s, err, CRMSYNC_ENOENT, "unit %s: no row with id %s", u->name, id)
+		       : sqb_errf(s, err, CRMSYNC_ENOENT, "unit %s: no row %lld", u->name,
+				  (long long)row);
+		goto out;
+	}
 	if (r != SQLITE_ROW) {
-		rc = r == SQLITE_DONE
-			 ? sqb_errf(s, err, CRMSYNC_ENOENT, "unit %s: no row %s%s%lld", u->name,
-				    id ? "with id " : "", id ? id : "", id ? 0LL : (long long)row)
-			 : sqb_fail(s, err, r, "unit %s: reading a row", u->name);
-		if (r == SQLITE_DONE && id)
-			s->host->error_set(err, CRMSYNC_ENOENT, "unit %s: no row with id %s",
-					   u->name, id);
+		rc = sqb_fail(s, err, r, "unit %s: reading a row", u->name);
 		goto out;
 	}
 	crmsync_value v = {.type = CRMSYNC_INTEGER};

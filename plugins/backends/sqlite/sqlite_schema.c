@@ -429,9 +429,13 @@ static int sqb_ensure_column(sqb *s, const crmsync_unit_schema *sc, const char *
 		rc = sqb_exec_free(
 		    s,
 		    sqb_printf(s,
-			       "UPDATE %s SET \"%w\" = CASE WHEN typeof(\"%w\") = 'real' AND "
-			       "%d THEN printf('%%!.17g', \"%w\") ELSE \"%w\" END",
-			       qtable, col, was, want == SQB_AFF_TEXT, was, was),
+			       "UPDATE %s SET \"%w\" = CASE WHEN typeof(\"%w\") != 'real' OR "
+			       "NOT %d THEN \"%w\" WHEN CAST(printf('%%!.15g', \"%w\") AS REAL) "
+			       "= \"%w\" THEN printf('%%!.15g', \"%w\") WHEN "
+			       "CAST(printf('%%!.16g', \"%w\") AS REAL) = \"%w\" THEN "
+			       "printf('%%!.16g', \"%w\") ELSE printf('%%!.17g', \"%w\") END",
+			       qtable, col, was, want == SQB_AFF_TEXT, was, was, was, was, was, was,
+			       was, was),
 		    "copying the values of a column whose type changed", err);
 	return rc;
 }
