@@ -1551,11 +1551,62 @@ static struct node *mk_bin(struct soql_ctx *cx, enum node_kind k, struct node *a
 
 /* Resolve names and literals in place; a comparison against a date range becomes a small
  * AND/OR of plain comparisons. Returns the (possibly replaced) node. */
+static int col_eq(const struct colref *a, const struct colref *b)
+{
+	return a->alias == b->alias && strcmp(a->column, b->column) == 0;
+}
+
+/* "a = 1 OR a = 2 OR ..." becomes "a IN (1, 2, ...)": the same rows (also under NOT), and
+ * SQLite analyses long OR chains in quadratic time. */
+static void merge_or_equals(struct soql_ctx *cx, struct node *n)
+{
+	int ngroups = 0;
+	struct node **groups = soql_alloc(cx, (size_t)n->nkids * sizeof *groups);
+	int *gi = soql_alloc(cx, (size_t)n->nkids * sizeof *gi);
+	for (int i = 0; i < n->nkids; i++) {
+		struct node *k = n->kids[i];
+		gi[i] = -1;
+		if (k->kind != N_CMP || k->op != OP_EQ || k->val.type == SQLITE_NULL)
+			continue;
+		for (int j = 0; j < ngroups && gi[i] < 0; j++)
+			if (col_eq(&groups[j]->col, &k->col))
+				gi[i] = j;
+		if (gi[i] < 0) {
+			gi[i] = ngroups;
+			groups[ngroups] = new_node(cx, N_IN);
+			groups[ngroups++]->col = k->col;
+		}
+		groups[gi[i]]->nlits++; /* counts the values for now */
+	}
+	for (int j = 0; j < ngroups; j++)
+		groups[j]->vals = soql_alloc(cx, (size_t)groups[j]->nlits * sizeof(struct param));
+	int out = 0;
+	for (int i = 0; i < n->nkids; i++) {
+		if (gi[i] < 0) {
+			n->kids[out++] = n->kids[i];
+			continue;
+		}
+		struct node *k = n->kids[i], *g = groups[gi[i]];
+		if (g->nlits == 1) { /* alone: stays a comparison (the keyset shape needs it) */
+			n->kids[out++] = n->kids[i];
+			continue;
+		}
+		if (g->nvals == 0)
+			n->kids[out++] = g;
+		g->vals[g->nvals++] = k->val;
+	}
+	n->nkids = out;
+}
+
 static struct node *resolve_node(struct soql_ctx *cx, struct node *n)
 {
 	if (n->kind == N_AND || n->kind == N_OR || n->kind == N_NOT) {
 		for (int i = 0; i < n->nkids; i++)
 			n->kids[i] = resolve_node(cx, n->kids[i]);
+		if (n->kind == N_OR)
+			merge_or_equals(cx, n);
+		if ((n->kind == N_AND || n->kind == N_OR) && n->nkids == 1)
+			return n->kids[0];
 		return n;
 	}
 	struct resolved r;
@@ -1672,11 +1723,6 @@ static int param_eq(const struct param *a, const struct param *b)
 		return a->slen == b->slen && memcmp(a->s, b->s, a->slen) == 0;
 	}
 	return 0;
-}
-
-static int col_eq(const struct colref *a, const struct colref *b)
-{
-	return a->alias == b->alias && strcmp(a->column, b->column) == 0;
 }
 
 /* The keyset shape "a > X OR (a = X AND b > Y)" (any order, >/>= and </<=) is the row
@@ -2031,11 +2077,13 @@ static void compile(struct soql_ctx *cx, struct soql_priv *pv)
 	struct sbuf cols = {0};
 	sb_puts(cx, &cols, "");
 	char *level_done = soql_alloc(cx, (size_t)cx->njoins + 1);
+	int *item_alias = soql_alloc(cx, maxitems * sizeof *item_alias);
 	for (int i = 0; i < cx->nsel; i++) {
 		const struct resolved *r = &sel[i];
+		/* against the distinct items so far, so a long list of repeats stays linear */
 		int dup = 0;
-		for (int k = 0; k < i && !dup; k++)
-			dup = sel[k].alias == r->alias && sel[k].field == r->field;
+		for (size_t k = 0; k < nitems && !dup; k++)
+			dup = items[k].field == r->field && item_alias[k] == r->alias;
 		if (dup)
 			continue;
 		/* the chain of joins down to r->alias */
@@ -2050,6 +2098,7 @@ static void compile(struct soql_ctx *cx, struct soql_priv *pv)
 			add_item(cx, &cols, items, &nitems, SOQL_ITEM_PARENT_ID, nch - k, r->rels,
 				 cx->joins[j].object, NULL, j + 1, cx->joins[j].id_column);
 		}
+		item_alias[nitems] = r->alias;
 		add_item(cx, &cols, items, &nitems, SOQL_ITEM_FIELD, r->depth, r->rels, r->object,
 			 r->field, r->alias, r->field->column);
 	}
