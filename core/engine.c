@@ -456,25 +456,41 @@ static int engine_idle_check(cs_engine *e, cs_error *err)
 		rc = cs_err(err, CRMSYNC_ENOMEM, "out of memory");
 		goto out;
 	}
+	/* Only Id, SystemModstamp and IsDeleted are asked for: their types are
+	 * fixed, so no describe is needed and a fresh process can check too. */
+	static const crmsync_field_desc check_fields[] = {
+		{.name = "Id", .type = CRMSYNC_ID, .crm_type = "id"},
+		{.name = "SystemModstamp", .type = CRMSYNC_DATETIME, .crm_type = "datetime"},
+		{.name = "IsDeleted", .type = CRMSYNC_BOOLEAN, .crm_type = "boolean"},
+	};
 	for (size_t i = 0; i < e->nunits; i++) {
 		cs_unit *u = &e->units[i];
-		int64_t ms;
-		char id[19];
+		int64_t ms = 0;
+		char id[19], meta[32];
 		u->idle = false;
-		if (!(u->decl->direction & CRMSYNC_PULL) || !u->desc || !cs_pull_initial_done(e, u) ||
-		    cs_pull_watermark(e, u, &ms, id, err))
+		if (!(u->decl->direction & CRMSYNC_PULL) || !cs_pull_initial_done(e, u))
 			continue;
-		const char *fields[] = {"Id", "SystemModstamp", u->has_isdeleted ? "IsDeleted" : NULL};
-		if (sf_soql_keyset(&soql[n], u->decl->sobject, fields, u->has_isdeleted ? 3 : 2,
-				   ms - e->overlap_ms, NULL, u->filter, 200, err)) {
+		int wrc = cs_pull_watermark(e, u, &ms, id, err);
+		if (wrc && wrc != CRMSYNC_ENOENT)
+			continue;
+		if (wrc == 0)
+			ms -= e->overlap_ms;
+		else
+			ms = 0; /* an empty object: anything at all is new */
+		if (e->b->state_get(e->bs, u->decl->name, "has_isdeleted", meta, sizeof meta, err) <= 0)
+			continue;
+		bool isdel = meta[0] == '1';
+		const char *fields[] = {"Id", "SystemModstamp", isdel ? "IsDeleted" : NULL};
+		if (sf_soql_keyset(&soql[n], u->decl->sobject, fields, isdel ? 3 : 2, ms, NULL,
+				   u->decl->filter, 200, err)) {
 			rc = CRMSYNC_EINVAL;
 			goto out;
 		}
-		opts[n].all = u->has_isdeleted;
-		opts[n].fields = u->qfields;
-		opts[n].nfields = u->nselect;
+		opts[n].all = isdel;
+		opts[n].fields = check_fields;
+		opts[n].nfields = isdel ? 3 : 2;
 		q[n].soql = soql[n].s;
-		q[n].all = u->has_isdeleted;
+		q[n].all = isdel;
 		q[n].opts = &opts[n];
 		units[n++] = u;
 	}
@@ -583,7 +599,7 @@ int cs_engine_cycle(cs_engine *e, cs_error *err)
 		memset(&u->push, 0, sizeof u->push);
 		u->push_pending = (u->decl->direction & CRMSYNC_PUSH) && cs_push_pending(e, u);
 	}
-	if (e->checked_once) {
+	{
 		rc = engine_idle_check(e, &uerr);
 		if (rc == CRMSYNC_EBUSY)
 			goto budget;
@@ -675,8 +691,6 @@ budget:
 		engine_history(e, u, "pull", &u->pull);
 		engine_history(e, u, "push", &u->push);
 	}
-	if (!cs_stop_requested && !e->budget_hit)
-		e->checked_once = true;
 	int64_t used, max, budget;
 	sf_limits(e->sf, &used, &max, &budget);
 	if (used >= 0) {

@@ -65,7 +65,6 @@ struct cs_engine {
 	int page_size, turn_pages;
 	bool push_always, push_deletes;
 	bool tty;
-	bool checked_once; /* a full cycle ran in this process: idle checks are valid */
 	bool budget_hit;
 };
 

@@ -109,6 +109,10 @@ int cs_pull_schema(cs_engine *e, cs_unit *u, cs_error *err)
 	if (rc)
 		return cs_err_prefix(err, "cannot lay out the table of unit %s", u->decl->name);
 	u->schema_ensured = true;
+	/* what the idle check needs to know without a describe */
+	if ((rc = e->b->state_set(e->bs, u->decl->name, "has_isdeleted", u->has_isdeleted ? "1" : "0",
+				  err)))
+		return rc;
 	if (changed)
 		cs_info(u->decl->name, "schema: %zu fields synced", u->nfields);
 	return 0;
@@ -540,7 +544,7 @@ int cs_pull_turn(cs_engine *e, cs_unit *u, cs_error *err)
 			rc = 0;
 			if (initial) {
 				rc = e->b->state_set(e->bs, u->decl->name, "initial_done", "1", err);
-				if (u->total_expected >= 0)
+				if (u->total_expected >= 0 && e->tty)
 					progress(e, u, true);
 				cs_info(u->decl->name, "initial copy done: %lld records",
 					(long long)u->pulled);

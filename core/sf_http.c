@@ -893,7 +893,7 @@ out:
 	return rc;
 }
 
-static int sf_is_json(const sf_client *c)
+int sf_body_is_json(const sf_client *c)
 {
 	const char *ct = c->content_type;
 	if (!*ct) {
@@ -912,7 +912,7 @@ int sf_parse_body(sf_client *c, const struct sf_req *r, json_t **out, cs_error *
 	char path[512];
 
 	sf_url_path(r->url, path, sizeof path);
-	if (!sf_is_json(c))
+	if (!sf_body_is_json(c))
 		return sf_fail(c, SF_E_PARSE, err,
 			       "%s %s: Salesforce answered with %s instead of JSON (HTTP %ld)",
 			       r->method, path, c->content_type[0] ? c->content_type : "no type",
@@ -935,7 +935,7 @@ int sf_fail_status(sf_client *c, const struct sf_req *r, long status, cs_error *
 	sf_url_path(r->url, path, sizeof path);
 	c->status = status;
 	c->code[0] = '\0';
-	if (sf_is_json(c) && c->body_len) {
+	if (sf_body_is_json(c) && c->body_len) {
 		json_t *j = json_loadb(c->body, c->body_len, JSON_DECODE_ANY, NULL);
 		json_t *e0 = json_is_array(j) ? json_array_get(j, 0) : j;
 		const char *code = json_string_value(json_object_get(e0, "errorCode"));
@@ -959,7 +959,7 @@ int sf_fail_status(sf_client *c, const struct sf_req *r, long status, cs_error *
 	if (c->code[0])
 		return sf_fail(c, kind, err, "%s %s: Salesforce said %s: %s (HTTP %ld)", r->method,
 			       path, c->code, msg, status);
-	if (!sf_is_json(c))
+	if (!sf_body_is_json(c))
 		return sf_fail(c, kind, err,
 			       "%s %s: HTTP %ld with a non-JSON body (%s, %zu bytes): the service "
 			       "may be down for maintenance",

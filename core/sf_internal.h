@@ -90,10 +90,15 @@ void sf_url_path(const char *url, char *out, size_t cap);
 int sf_auth_login(sf_client *c, cs_error *err);
 void sf_describe_cache_free(sf_client *c);
 
-/* Decode one query page (already parsed) into c->page. */
-int sf_decode_records(sf_client *c, json_t *records, const sf_query_opts *o, size_t *count,
-		      cs_error *err);
-/* Test entry: decode a page from JSON text; *page borrows c's records. */
+/* Decode one query page from its JSON text into c->page (sf_page.c); the
+ * nextRecordsUrl goes to next ("" when done). where names the request in
+ * messages. */
+int sf_page_decode(sf_client *c, const char *text, size_t len, const sf_query_opts *o,
+		   sf_page *page, sf_buf *next, const char *where, cs_error *err);
+/* 1 when the response's Content-Type is JSON (or absent and the body looks so). */
+int sf_body_is_json(const sf_client *c);
+/* Decode a page from NUL-terminated JSON text; *page borrows c's records,
+ * *next_url is malloc'ed (NULL when done). */
 int sf_decode_page_text(sf_client *c, const char *json, const sf_query_opts *o, sf_page *page,
 			char **next_url, cs_error *err);
 /* A cs_record to a JSON object for a write (fields in record order). skip may

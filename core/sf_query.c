@@ -16,249 +16,30 @@
 
 #define SF_PAGE_MAX 2000
 
-/* The type of field `name` from describe, or -1 when not listed. */
-static int sf_field_type(const sf_query_opts *o, const char *name)
-{
-	if (!o || !o->fields)
-		return -1;
-	for (size_t i = 0; i < o->nfields; i++)
-		if (strcasecmp(o->fields[i].name, name) == 0)
-			return o->fields[i].type;
-	return -1;
-}
-
-/* Type lookups are cached by key position: every record of a page has the
- * same keys in the same order, so the lookup costs one strcmp. */
-struct sf_type_cache {
-	char name[128];
-	int type;
-};
-
-static int sf_set_value(cs_record *rec, const char *name, json_t *v, int type, cs_error *err)
-{
-	int rc = 0;
-	switch (json_typeof(v)) {
-	case JSON_NULL:
-		rc = cs_record_set_null(rec, name);
-		break;
-	case JSON_TRUE:
-	case JSON_FALSE:
-		rc = cs_record_set_bool(rec, name, json_is_true(v));
-		break;
-	case JSON_INTEGER:
-		if (type == CRMSYNC_DOUBLE)
-			rc = cs_record_set_double(rec, name, (double)json_integer_value(v));
-		else
-			rc = cs_record_set_int(rec, name, CRMSYNC_INTEGER, json_integer_value(v));
-		break;
-	case JSON_REAL:
-		if (type == CRMSYNC_INTEGER &&
-		    json_real_value(v) == (double)(int64_t)json_real_value(v))
-			rc = cs_record_set_int(rec, name, CRMSYNC_INTEGER,
-					       (int64_t)json_real_value(v));
-		else
-			rc = cs_record_set_double(rec, name, json_real_value(v));
-		break;
-	case JSON_STRING: {
-		const char *s = json_string_value(v);
-		size_t len = json_string_length(v);
-		if (type == CRMSYNC_DATETIME) {
-			int64_t ms;
-			if (cs_parse_datetime(s, &ms))
-				return cs_err(err, CRMSYNC_EINVAL,
-					      "field %s: '%.40s' is not a datetime", name, s);
-			rc = cs_record_set_int(rec, name, CRMSYNC_DATETIME, ms);
-		} else if (type == CRMSYNC_DATE || type == CRMSYNC_ID) {
-			rc = cs_record_set_str(rec, name, type, s, (long)len);
-		} else {
-			if (memchr(s, '\0', len))
-				return cs_err(err, CRMSYNC_EINVAL, "field %s holds a NUL character",
-					      name);
-			rc = cs_record_set_str(rec, name, CRMSYNC_STRING, s, (long)len);
-		}
-		break;
-	}
-	default:
-		return cs_err(err, CRMSYNC_EINVAL, "field %s has an unexpected JSON value", name);
-	}
-	if (rc)
-		return cs_err(err, CRMSYNC_ENOMEM, "out of memory decoding field %s", name);
-	return 0;
-}
-
-/* Set every described field under prefix "Owner." to null (a null parent). */
-static int sf_null_parent(cs_record *rec, const char *prefix, const sf_query_opts *o)
-{
-	size_t pl = strlen(prefix);
-	if (!o || !o->fields)
-		return 0;
-	for (size_t i = 0; i < o->nfields; i++)
-		if (strncasecmp(o->fields[i].name, prefix, pl) == 0 && o->fields[i].name[pl] == '.')
-			if (cs_record_set_null(rec, o->fields[i].name))
-				return CRMSYNC_ENOMEM;
-	return 0;
-}
-
-static int sf_decode_object(cs_record *rec, json_t *obj, const char *prefix, const sf_query_opts *o,
-			    struct sf_type_cache *cache, size_t ncache, int depth, cs_error *err)
-{
-	const char *jkey;
-	json_t *v;
-	size_t pos = 0;
-	int rc;
-
-	json_object_foreach(obj, jkey, v)
-	{
-		char full[256];
-		const char *key = jkey; /* jkey drives the iteration: never reassign it */
-		if (strcmp(jkey, "attributes") == 0)
-			continue;
-		if (prefix) {
-			snprintf(full, sizeof full, "%s.%s", prefix, jkey);
-			key = full;
-		}
-		if (json_is_object(v)) {
-			if (depth >= 4)
-				continue;
-			if ((rc = sf_decode_object(rec, v, key, o, NULL, 0, depth + 1, err)))
-				return rc;
-			continue;
-		}
-		if (json_is_array(v))
-			continue; /* child relationship subqueries are not used by the sync */
-		if (v == NULL || (json_is_null(v) && sf_field_type(o, key) < 0 && o && o->fields)) {
-			/* a null parent reference, such as "Owner": null */
-			int described_prefix = 0;
-			size_t kl = strlen(key);
-			for (size_t i = 0; o && i < o->nfields; i++)
-				if (strncasecmp(o->fields[i].name, key, kl) == 0 &&
-				    o->fields[i].name[kl] == '.')
-					described_prefix = 1;
-			if (described_prefix) {
-				if (sf_null_parent(rec, key, o))
-					return cs_err(err, CRMSYNC_ENOMEM, "out of memory");
-				continue;
-			}
-		}
-		int type;
-		if (cache && pos < ncache && strcmp(cache[pos].name, key) == 0) {
-			type = cache[pos].type;
-		} else {
-			type = sf_field_type(o, key);
-			if (cache && pos < ncache && strlen(key) < sizeof cache[pos].name) {
-				strcpy(cache[pos].name, key);
-				cache[pos].type = type;
-			}
-		}
-		pos++;
-		if ((rc = sf_set_value(rec, key, v, type, err)))
-			return rc;
-	}
-	return 0;
-}
-
-static int sf_page_reserve(sf_client *c, size_t n)
-{
-	if (n <= c->page_cap)
-		return 0;
-	cs_record **p = realloc(c->page, n * sizeof *p);
-	if (!p)
-		return CRMSYNC_ENOMEM;
-	c->page = p;
-	for (size_t i = c->page_cap; i < n; i++) {
-		if (!(p[i] = cs_record_new())) {
-			c->page_cap = i;
-			return CRMSYNC_ENOMEM;
-		}
-	}
-	c->page_cap = n;
-	return 0;
-}
-
-int sf_decode_records(sf_client *c, json_t *records, const sf_query_opts *o, size_t *count,
-		      cs_error *err)
-{
-	struct sf_type_cache cache[64];
-	size_t n = json_array_size(records);
-	int rc;
-
-	memset(cache, 0, sizeof cache);
-	if (!json_is_array(records))
-		return sf_fail(c, SF_E_PARSE, err, "a query page has no records array");
-	if (sf_page_reserve(c, n))
-		return sf_fail(c, SF_E_NOMEM, err, "out of memory for a page of %zu records", n);
-	for (size_t i = 0; i < n; i++) {
-		json_t *r = json_array_get(records, i);
-		cs_record_clear(c->page[i]);
-		if (!json_is_object(r))
-			return sf_fail(c, SF_E_PARSE, err,
-				       "record %zu of a query page is not an object", i);
-		if ((rc = sf_decode_object(c->page[i], r, NULL, o, cache, 64, 0, err))) {
-			c->kind = rc == CRMSYNC_ENOMEM ? SF_E_NOMEM : SF_E_PARSE;
-			return cs_err_prefix(err, "record %zu of a query page", i);
-		}
-	}
-	*count = n;
-	return 0;
-}
-
-static int sf_decode_page_json(sf_client *c, json_t *j, const sf_query_opts *o, sf_page *page,
-			       const char **next, cs_error *err)
-{
-	int rc;
-	json_t *ts = json_object_get(j, "totalSize");
-	json_t *done = json_object_get(j, "done");
-	if (!json_is_object(j) || !json_is_integer(ts) || !json_is_boolean(done))
-		return sf_fail(c, SF_E_PARSE, err, "a query page lacks totalSize, done or records");
-	page->total_size = json_integer_value(ts);
-	page->done = json_is_true(done);
-	*next = json_string_value(json_object_get(j, "nextRecordsUrl"));
-	if (!page->done && !*next)
-		return sf_fail(c, SF_E_PARSE, err,
-			       "a query page says not done but has no "
-			       "nextRecordsUrl");
-	if (*next && strncmp(*next, "/services/data/", 15) != 0)
-		return sf_fail(c, SF_E_PARSE, err, "unexpected nextRecordsUrl '%.80s'", *next);
-	if ((rc = sf_decode_records(c, json_object_get(j, "records"), o, &page->count, err)))
-		return rc;
-	page->records = c->page;
-	return 0;
-}
-
 int sf_decode_page_text(sf_client *c, const char *json, const sf_query_opts *o, sf_page *page,
 			char **next_url, cs_error *err)
 {
-	json_error_t je;
-	const char *next = NULL;
-	json_t *j = json_loads(json, JSON_DECODE_ANY, &je);
-	int rc;
-
+	sf_buf next = {0};
+	int rc = sf_page_decode(c, json, strlen(json), o, page, &next, "a query page", err);
 	*next_url = NULL;
-	memset(page, 0, sizeof *page);
-	if (!j)
-		return sf_fail(c, SF_E_PARSE, err, "malformed JSON at byte %d: %s", je.position,
-			       je.text);
-	rc = sf_decode_page_json(c, j, o, page, &next, err);
-	if (!rc && next && !(*next_url = strdup(next)))
+	if (!rc && next.len && !(*next_url = strdup(next.s)))
 		rc = sf_fail(c, SF_E_NOMEM, err, "out of memory");
-	json_decref(j);
+	sf_buf_free(&next);
 	return rc;
 }
 
 int sf_query(sf_client *c, const char *soql, const sf_query_opts *o, sf_page_cb cb, void *ud,
 	     cs_error *err)
 {
-	sf_buf url = {0};
-	char hdr[80];
+	sf_buf url = {0}, next = {0};
+	char hdr[80], where[300];
 	struct sf_req r = {0};
-	json_t *j = NULL;
 	long status;
 	int rc;
 	sf_page page;
 	int64_t index = 0;
 
 	sf_ok(c);
-	memset(&page, 0, sizeof page);
 	if (sf_data_path(c, &url, "/%s?q=", o && o->all ? "queryAll" : "query") ||
 	    sf_url_encode(&url, soql)) {
 		rc = sf_fail(c, SF_E_NOMEM, err, "out of memory");
@@ -272,7 +53,7 @@ int sf_query(sf_client *c, const char *soql, const sf_query_opts *o, sf_page_cb 
 		r.extra_header = hdr;
 	}
 	for (;;) {
-		const char *next = NULL;
+		char path[256];
 		r.url = url.s;
 		if ((rc = sf_http(c, &r, &status, err)))
 			goto out;
@@ -280,21 +61,21 @@ int sf_query(sf_client *c, const char *soql, const sf_query_opts *o, sf_page_cb 
 			rc = sf_fail_status(c, &r, status, err);
 			goto out;
 		}
-		if ((rc = sf_parse_body(c, &r, &j, err)))
-			goto out;
-		if ((rc = sf_decode_page_json(c, j, o, &page, &next, err))) {
-			char path[256];
-			sf_url_path(r.url, path, sizeof path);
-			cs_err_prefix(err, "GET %s", path);
+		sf_url_path(r.url, path, sizeof path);
+		snprintf(where, sizeof where, "GET %s", path);
+		if (!sf_body_is_json(c)) {
+			rc = sf_fail(c, SF_E_PARSE, err, "%s: Salesforce answered with %s instead of JSON",
+				     where, c->content_type[0] ? c->content_type : "no content type");
 			goto out;
 		}
+		if ((rc = sf_page_decode(c, c->body ? c->body : "", c->body_len, o, &page, &next,
+					 where, err)))
+			goto out;
 		page.index = index++;
-		/* keep the locator, free the parsed page before the callback's work */
+		/* the locator of the next page, kept before the callback runs */
 		url.len = 0;
-		if (next)
-			sf_buf_add(&url, next, strlen(next));
-		json_decref(j);
-		j = NULL;
+		if (next.len)
+			sf_buf_add(&url, next.s, next.len);
 		if (url.oom) {
 			rc = sf_fail(c, SF_E_NOMEM, err, "out of memory");
 			goto out;
@@ -309,8 +90,8 @@ int sf_query(sf_client *c, const char *soql, const sf_query_opts *o, sf_page_cb 
 	sf_ok(c);
 	rc = 0;
 out:
-	json_decref(j);
 	sf_buf_free(&url);
+	sf_buf_free(&next);
 	return rc;
 }
 
