@@ -644,10 +644,10 @@ static void lex(struct soql_ctx *cx)
 				/* an exponent (what printf's %g writes); not documented for
 				 * SOQL, accepted here */
 				size_t e = n + 1;
-				if (s[i + e] == '+' || s[i + e] == '-')
+				int has_e = s[i + n] == 'e' || s[i + n] == 'E';
+				if (has_e && (s[i + e] == '+' || s[i + e] == '-'))
 					e++;
-				if ((s[i + n] == 'e' || s[i + n] == 'E') &&
-				    isdigit((unsigned char)s[i + e])) {
+				if (has_e && isdigit((unsigned char)s[i + e])) {
 					n = e;
 					while (isdigit((unsigned char)s[i + n]))
 						n++;

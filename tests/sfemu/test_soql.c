@@ -238,7 +238,11 @@ static const char *run_opt(const char *q, const soql_options *o)
 	static char out[8192];
 	soql_compiled *c = NULL;
 	soql_error err;
-	if (soql_compile(q, &schema, o, &c, &err) != 0) {
+	char *exact = strdup(q); /* so a read past the NUL is caught */
+	assert_non_null(exact);
+	int rc = soql_compile(exact, &schema, o, &c, &err);
+	free(exact);
+	if (rc != 0) {
 		fprintf(stderr, "compile failed: %s: %s %s\n", q, err.code, err.message);
 		fail();
 	}
@@ -282,7 +286,10 @@ static const soql_error *fails(const char *q)
 {
 	soql_compiled *c = (soql_compiled *)1;
 	memset(&err, 0x55, sizeof err);
-	int rc = soql_compile(q, &schema, &opts, &c, &err);
+	char *exact = strdup(q);
+	assert_non_null(exact);
+	int rc = soql_compile(exact, &schema, &opts, &c, &err);
+	free(exact);
 	if (rc == 0) {
 		fprintf(stderr, "unexpectedly compiled: %s\n", q);
 		soql_free(c);
@@ -964,7 +971,12 @@ static void test_mutations(void **state)
 		}
 		soql_compiled *c = NULL;
 		soql_error e;
-		if (soql_compile(buf, &schema, &opts, &c, &e) == 0) {
+		/* an exact-size heap copy, so valgrind/ASan see any read past the NUL */
+		char *exact = strdup(buf);
+		assert_non_null(exact);
+		int rc = soql_compile(exact, &schema, &opts, &c, &e);
+		free(exact);
+		if (rc == 0) {
 			compiled++;
 			sqlite3_stmt *st;
 			assert_int_equal(sqlite3_prepare_v2(db, c->sql_ids, -1, &st, NULL),
