@@ -18,10 +18,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <malloc.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 struct bench {
-	int64_t records, pages, fields, bytes_hint;
+	int64_t records, pages, fields, total;
 	long rss_after_first_page;
 };
 
@@ -32,18 +34,33 @@ static long peak_rss_kb(void)
 	return ru.ru_maxrss;
 }
 
+static long current_rss_kb(void)
+{
+	long pages = 0, rss = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	if (f) {
+		if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+			rss = 0;
+		fclose(f);
+	}
+	return rss * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
 static int on_page(void *ud, const sf_page *p, cs_error *err)
 {
 	struct bench *b = ud;
 	b->records += (int64_t)p->count;
 	b->pages++;
+	b->total = p->total_size;
 	for (size_t i = 0; i < p->count; i++)
 		b->fields += (int64_t)cs_record_count(p->records[i]);
 	if (b->pages == 1)
 		b->rss_after_first_page = peak_rss_kb();
-	if (b->pages % 100 == 0)
-		fprintf(stderr, "  %lld records, total %lld, peak RSS %ld KiB\n",
-			(long long)b->records, (long long)p->total_size, peak_rss_kb());
+	if (b->pages % (getenv("SF_PAGE_VERBOSE") ? 5 : 100) == 0)
+		fprintf(stderr,
+			"  %lld records of %lld, RSS %ld KiB, peak %ld KiB, heap in use %zu KiB\n",
+			(long long)b->records, (long long)p->total_size, current_rss_kb(),
+			peak_rss_kb(), mallinfo2().uordblks / 1024);
 	return 0;
 }
 
@@ -113,6 +130,8 @@ int main(int argc, char **argv)
 	if (rc)
 		goto out;
 	sf_query_opts o = {.batch_size = batch, .fields = sel, .nfields = nsel};
+	struct rusage ru0;
+	getrusage(RUSAGE_SELF, &ru0);
 	int64_t t0 = cs_now_ms();
 	rc = sf_query(c, q.s, &o, on_page, &b, &err);
 	double s = (double)(cs_now_ms() - t0) / 1000;
@@ -124,6 +143,15 @@ int main(int argc, char **argv)
 	       "%.0f records/s\n",
 	       (long long)b.records, nsel, (long long)b.fields, (long long)b.pages, s,
 	       s > 0 ? (double)b.records / s : 0.0);
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	double us = (double)(ru.ru_utime.tv_sec - ru0.ru_utime.tv_sec) +
+		    (double)(ru.ru_utime.tv_usec - ru0.ru_utime.tv_usec) / 1e6;
+	double sy = (double)(ru.ru_stime.tv_sec - ru0.ru_stime.tv_sec) +
+		    (double)(ru.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1e6;
+	printf("sf_page: client CPU during the query %.2f s user + %.2f s system: %.0f records "
+	       "per client CPU second; totalSize %lld\n",
+	       us, sy, (double)b.records / (us + sy + 1e-9), (long long)b.total);
 	printf("sf_page: peak RSS %ld KiB (before the query %ld KiB, after the first page %ld "
 	       "KiB); API calls used %lld of %lld\n",
 	       peak_rss_kb(), rss0, b.rss_after_first_page, (long long)used, (long long)max);

@@ -605,6 +605,7 @@ void sf_client_free(sf_client *c)
 	for (size_t i = 0; i < c->page_cap; i++)
 		cs_record_free(c->page[i]);
 	free(c->page);
+	free(c->page_fat);
 	free(c);
 }
 

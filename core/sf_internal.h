@@ -47,6 +47,7 @@ struct sf_client {
 	/* describe cache and the records of the current page */
 	struct sf_describe_entry *describes;
 	cs_record **page;
+	unsigned char *page_fat; /* records that held large values: replaced before reuse */
 	size_t page_cap;
 	unsigned rng;
 };

@@ -23,11 +23,18 @@
 
 struct pj {
 	const char *start, *p, *end;
-	sf_buf str;       /* decoded string with escapes */
+	sf_buf str;	  /* decoded string with escapes */
 	const char *what; /* what was wrong, for the message */
 	char whatbuf[400];
 	const sf_query_opts *o;
+	size_t rec_bytes; /* string bytes of the record being decoded */
 };
+
+/* A record whose strings took more than this is replaced by a fresh one
+ * before the next page: records keep their buffers for reuse, and a few long
+ * text values (32 KB Descriptions) would otherwise pin their capacity in every
+ * slot, so memory would creep up page after page towards 2000 x the longest. */
+#define PJ_FAT_RECORD 4096
 
 struct pj_cache {
 	char name[128];
@@ -110,11 +117,14 @@ static int pj_string(struct pj *j, const char **s, size_t *len)
 	if (j->p >= j->end || *j->p != '"')
 		return pj_fail(j, "a string was expected");
 	run = p;
-	while (p < j->end && *p != '"' && *p != '\\') {
-		if ((unsigned char)*p < 0x20)
-			return pj_fail(j, "a control character inside a string");
-		p++;
-	}
+	/* fast path: no escape before the closing quote (raw control characters,
+	 * which Salesforce never sends, are let through) */
+	const char *q = memchr(p, '"', (size_t)(j->end - p));
+	if (q && !memchr(p, '\\', (size_t)(q - p)))
+		p = q;
+	else
+		while (p < j->end && *p != '"' && *p != '\\')
+			p++;
 	if (p < j->end && *p == '"') {
 		*s = run;
 		*len = (size_t)(p - run);
@@ -168,8 +178,8 @@ static int pj_string(struct pj *j, const char **s, size_t *len)
 			}
 			p += 4;
 			if (cp >= 0xd800 && cp <= 0xdbff) {
-				if (j->end - p < 6 || p[0] != '\\' || p[1] != 'u' || pj_hex4(p + 2, &lo) ||
-				    lo < 0xdc00 || lo > 0xdfff) {
+				if (j->end - p < 6 || p[0] != '\\' || p[1] != 'u' ||
+				    pj_hex4(p + 2, &lo) || lo < 0xdc00 || lo > 0xdfff) {
 					j->p = p;
 					return pj_fail(j, "a lone UTF-16 surrogate");
 				}
@@ -293,7 +303,8 @@ static int pj_skip(struct pj *j, int depth)
 				j->p++;
 				return 0;
 			}
-			return pj_fail(j, obj ? "',' or '}' was expected" : "',' or ']' was expected");
+			return pj_fail(j,
+				       obj ? "',' or '}' was expected" : "',' or ']' was expected");
 		}
 	}
 	default:
@@ -364,8 +375,7 @@ static int pj_object(struct pj *j, cs_record *rec, const char *prefix, struct pj
 		if (j->p >= j->end)
 			return pj_fail(j, "the text ends where a value was expected");
 		char ch = *j->p;
-		if (is_attr || ch == '[' ||
-		    (ch == '{' && depth >= 4)) {
+		if (is_attr || ch == '[' || (ch == '{' && depth >= 4)) {
 			if (pj_skip(j, 0))
 				return -1;
 		} else if (ch == '{') {
@@ -386,6 +396,7 @@ static int pj_object(struct pj *j, cs_record *rec, const char *prefix, struct pj
 			if (ch == '"') {
 				if (pj_string(j, &s, &len))
 					return -1;
+				j->rec_bytes += len;
 				if (type == CRMSYNC_DATETIME) {
 					char t[48];
 					int64_t ms;
@@ -395,7 +406,8 @@ static int pj_object(struct pj *j, cs_record *rec, const char *prefix, struct pj
 					t[len] = '\0';
 					if (cs_parse_datetime(t, &ms)) {
 						snprintf(j->whatbuf, sizeof j->whatbuf,
-							 "field %s: '%.40s' is not a datetime", key, t);
+							 "field %s: '%.40s' is not a datetime", key,
+							 t);
 						return pj_fail(j, j->whatbuf);
 					}
 					if (cs_record_set_int(rec, key, CRMSYNC_DATETIME, ms))
@@ -407,9 +419,10 @@ static int pj_object(struct pj *j, cs_record *rec, const char *prefix, struct pj
 						return pj_fail(j, j->whatbuf);
 					}
 					if (cs_record_set_str(rec, key,
-							      type == CRMSYNC_DATE || type == CRMSYNC_ID
-								      ? type
-								      : CRMSYNC_STRING,
+							      type == CRMSYNC_DATE ||
+								      type == CRMSYNC_ID
+								  ? type
+								  : CRMSYNC_STRING,
 							      s, (long)len))
 						return pj_nomem(j);
 				}
@@ -425,7 +438,8 @@ static int pj_object(struct pj *j, cs_record *rec, const char *prefix, struct pj
 					/* "Owner": null: every described Owner.* is null */
 					size_t kl2 = strlen(key);
 					for (size_t i = 0; i < j->o->nfields; i++)
-						if (strncasecmp(j->o->fields[i].name, key, kl2) == 0 &&
+						if (strncasecmp(j->o->fields[i].name, key, kl2) ==
+							0 &&
 						    j->o->fields[i].name[kl2] == '.' &&
 						    cs_record_set_null(rec, j->o->fields[i].name))
 							return pj_nomem(j);
@@ -444,7 +458,8 @@ static int pj_object(struct pj *j, cs_record *rec, const char *prefix, struct pj
 				else if (is_int)
 					rc = cs_record_set_double(rec, key, (double)i);
 				else if (type == CRMSYNC_INTEGER && d == (double)(int64_t)d)
-					rc = cs_record_set_int(rec, key, CRMSYNC_INTEGER, (int64_t)d);
+					rc = cs_record_set_int(rec, key, CRMSYNC_INTEGER,
+							       (int64_t)d);
 				else
 					rc = cs_record_set_double(rec, key, d);
 				if (rc)
@@ -475,6 +490,11 @@ static int pj_reserve(sf_client *c, size_t n)
 	if (!p)
 		return -1;
 	c->page = p;
+	unsigned char *fat = realloc(c->page_fat, cap);
+	if (!fat)
+		return -1;
+	memset(fat + c->page_cap, 0, cap - c->page_cap);
+	c->page_fat = fat;
 	for (size_t i = c->page_cap; i < cap; i++) {
 		if (!(p[i] = cs_record_new())) {
 			c->page_cap = i;
@@ -506,9 +526,20 @@ static int pj_records(struct pj *j, sf_client *c, size_t *count)
 	for (;;) {
 		if (pj_reserve(c, n + 1))
 			return pj_nomem(j);
+		if (c->page_fat[n]) {
+			cs_record *fresh = cs_record_new();
+			if (!fresh)
+				return pj_nomem(j);
+			cs_record_free(c->page[n]);
+			c->page[n] = fresh;
+			c->page_fat[n] = 0;
+		}
 		cs_record_clear(c->page[n]);
+		j->rec_bytes = 0;
 		if (pj_object(j, c->page[n], NULL, cache, 64, 0))
 			return -1;
+		if (j->rec_bytes > PJ_FAT_RECORD)
+			c->page_fat[n] = 1;
 		n++;
 		pj_ws(j);
 		if (j->p < j->end && *j->p == ',') {
@@ -606,8 +637,8 @@ int sf_page_decode(sf_client *c, const char *text, size_t len, const sf_query_op
 		goto bad;
 	}
 	if (!have_total || !have_done || !have_records) {
-		rc = sf_fail(c, SF_E_PARSE, err, "%s: the query page lacks totalSize, done or records",
-			     where);
+		rc = sf_fail(c, SF_E_PARSE, err,
+			     "%s: the query page lacks totalSize, done or records", where);
 		goto out;
 	}
 	if (next->oom) {
@@ -630,9 +661,10 @@ bad:
 	if (j.what && strcmp(j.what, "out of memory") == 0)
 		rc = sf_fail(c, SF_E_NOMEM, err, "%s: out of memory decoding a page", where);
 	else
-		rc = sf_fail(c, SF_E_PARSE, err,
-			     "%s: the JSON response is malformed or truncated at byte %zu of %zu: %s",
-			     where, (size_t)(j.p - j.start), len, j.what ? j.what : "bad JSON");
+		rc = sf_fail(
+		    c, SF_E_PARSE, err,
+		    "%s: the JSON response is malformed or truncated at byte %zu of %zu: %s", where,
+		    (size_t)(j.p - j.start), len, j.what ? j.what : "bad JSON");
 out:
 	sf_buf_free(&j.str);
 	return rc;

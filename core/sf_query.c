@@ -64,8 +64,9 @@ int sf_query(sf_client *c, const char *soql, const sf_query_opts *o, sf_page_cb 
 		sf_url_path(r.url, path, sizeof path);
 		snprintf(where, sizeof where, "GET %s", path);
 		if (!sf_body_is_json(c)) {
-			rc = sf_fail(c, SF_E_PARSE, err, "%s: Salesforce answered with %s instead of JSON",
-				     where, c->content_type[0] ? c->content_type : "no content type");
+			rc = sf_fail(c, SF_E_PARSE, err,
+				     "%s: Salesforce answered with %s instead of JSON", where,
+				     c->content_type[0] ? c->content_type : "no content type");
 			goto out;
 		}
 		if ((rc = sf_page_decode(c, c->body ? c->body : "", c->body_len, o, &page, &next,
