@@ -13,6 +13,7 @@
 #include "config.h"
 #include "objcommon.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define CAMPAIGN_STATUSES "Sent, Responded"
@@ -28,27 +29,29 @@ static int campaign_member_map_out(void *state, const crmsync_unit_decl *unit, c
 {
 	struct campaign_state *st = state;
 	crmsync_value v;
-	char status[256], id[64];
+	char status[256], id[64], who[80];
 
 	(void)is_create;
 	if (strcmp(unit->name, "campaignmember") != 0)
 		return 0;
 	if (st->base.host->record_get(rec, "Status", &v) != 0)
 		return 0; /* not changed (or a create that takes the campaign's default) */
+	/* the engine adds Id after map_out; name it when it is there */
 	objc_field_text(&st->base, rec, "Id", id, sizeof id);
+	snprintf(who, sizeof who, "campaign member%s%s", id[0] ? " " : "", id);
 	if (v.type != CRMSYNC_STRING || objc_field_empty(&st->base, rec, "Status"))
 		return st->base.host->error_set(
 		    err, CRMSYNC_EINVAL,
-		    "campaign member %s: Status is empty; a member's status must be one of: "
+		    "%s: Status is empty; a member's status must be one of: "
 		    "%s ([campaign] member_statuses)",
-		    id[0] ? id : "(new)", st->allowed);
+		    who, st->allowed);
 	objc_field_text(&st->base, rec, "Status", status, sizeof status);
 	if (!objc_strv_has((const char *const *)st->statuses, status, 0))
 		return st->base.host->error_set(
 		    err, CRMSYNC_EINVAL,
-		    "campaign member %s: Status '%s' is not a status of the campaign; "
+		    "%s: Status '%s' is not a status of the campaign; "
 		    "allowed: %s ([campaign] member_statuses); not sent",
-		    id[0] ? id : "(new)", status, st->allowed);
+		    who, status, st->allowed);
 	return 0;
 }
 

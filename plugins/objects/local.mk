@@ -34,3 +34,22 @@ plugin_LTLIBRARIES += plugins/objects/custom.la
 plugins_objects_custom_la_SOURCES = plugins/objects/custom.c $(objc_common)
 plugins_objects_custom_la_CFLAGS = $(AM_CFLAGS)
 plugins_objects_custom_la_LDFLAGS = $(PLUGIN_LINK)
+
+# Tests: the plugins loaded through the real loader (cmocka, under valgrind),
+# the out-of-tree example built as a test module, and `crmsync plugins`.
+if ENABLE_TESTS
+check_LTLIBRARIES += tests/thirdparty/invoice.la
+tests_thirdparty_invoice_la_SOURCES = tests/thirdparty/invoice.c
+tests_thirdparty_invoice_la_CFLAGS = $(AM_CFLAGS)
+tests_thirdparty_invoice_la_LDFLAGS = $(FIXTURE_LINK)
+
+check_PROGRAMS += tests/objects/test_objects
+TESTS += tests/objects/test_objects
+tests_objects_test_objects_SOURCES = tests/objects/test_objects.c
+tests_objects_test_objects_CFLAGS = $(unit_cflags)
+tests_objects_test_objects_LDADD = $(unit_libs)
+
+TESTS += tests/objects/plugins.sh
+dist_check_SCRIPTS += tests/objects/plugins.sh
+endif
+EXTRA_DIST += tests/thirdparty/invoice.c
