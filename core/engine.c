@@ -430,11 +430,15 @@ static int idle_cb(void *ud, size_t i, int status, const sf_page *page, const ch
 				u->idle = false;
 			continue;
 		}
+		if (deleted) {
+			/* a tombstone keeps the stamp it had alive: being one is enough */
+			if (rc || cs_record_get(local, "is_deleted", &ldel) || !ldel.u.b)
+				u->idle = false;
+			continue;
+		}
 		if (rc || cs_record_get(local, "crm_modstamp", &lstamp) ||
 		    lstamp.type != CRMSYNC_DATETIME || stamp.type != CRMSYNC_DATETIME ||
 		    lstamp.u.i != stamp.u.i)
-			u->idle = false;
-		if (deleted && (cs_record_get(local, "is_deleted", &ldel) || !ldel.u.b))
 			u->idle = false;
 	}
 	cs_record_free(local);
@@ -682,6 +686,22 @@ int cs_engine_cycle(cs_engine *e, cs_error *err)
 			cs_engine_job_error(e, u, "push", "PUSH", "%s", uerr.msg);
 			if (!first.msg[0])
 				first = uerr;
+			continue;
+		}
+		/* Read back what was written: the CRM fills in fields of its own (Name,
+		 * defaults, LastModifiedDate), so the local row is exact after this cycle
+		 * rather than the next. Our own values come back as skipped. */
+		if (u->push.n_new + u->push.n_updated > 0 && (u->decl->direction & CRMSYNC_PULL)) {
+			counts_begin(e, &u->pull);
+			int r;
+			while ((r = cs_pull_turn(e, u, &uerr)) > 0 && !cs_stop_requested)
+				;
+			if (r < 0 && cs_engine_sf_failure(e, r) != CRMSYNC_EBUSY) {
+				engine_fail_unit(u, &u->pull, &uerr);
+				cs_engine_job_error(e, u, "pull", "PULL", "%s", uerr.msg);
+				if (!first.msg[0])
+					first = uerr;
+			}
 		}
 	}
 budget:

@@ -347,6 +347,20 @@ static int apply_page(void *ud, const sf_page *page, cs_error *err)
 			goto out;
 		}
 		if (cs_record_get(r, "IsDeleted", &v) == 0 && v.type == CRMSYNC_BOOLEAN && v.u.b) {
+			/* seen again within the overlap window: already a tombstone (or
+			 * never known here): nothing to do, no hook fires twice */
+			crmsync_value ldel;
+			cs_error rerr = CS_ERROR_INIT;
+			if (!local && !(local = cs_record_new())) {
+				rc = cs_err(err, CRMSYNC_ENOMEM, "out of memory");
+				goto out;
+			}
+			int found = e->b->row_read(e->bs, u->decl->name, id, 0, local, &rerr);
+			if (found == CRMSYNC_ENOENT ||
+			    (found == 0 && cs_record_get(local, "is_deleted", &ldel) == 0 && ldel.u.b)) {
+				u->pull.n_skipped++;
+				continue;
+			}
 			dead[ndead] = id;
 			winner[ndead] = u->has_master ? cs_record_str(r, "MasterRecordId") : NULL;
 			ndead++;

@@ -10,7 +10,7 @@ at_exit() { cleanup_hooks="$cleanup_hooks
 $1"; }
 tap_cleanup() {
 	eval "$cleanup_hooks"
-	rm -rf "$T"
+	if [ -n "${KEEP_TEST_DIR:-}" ]; then echo "# kept $T" >&2; else rm -rf "$T"; fi
 }
 trap tap_cleanup EXIT
 trap 'exit 130' INT TERM

@@ -89,3 +89,4 @@ TESTS += tests/install.sh
 dist_check_SCRIPTS += tests/install.sh
 endif
 EXTRA_DIST += tests/thirdparty/greeter.c
+include tests/e2e/local.mk
