@@ -52,4 +52,5 @@ tests_objects_test_objects_LDADD = $(unit_libs)
 TESTS += tests/objects/plugins.sh
 dist_check_SCRIPTS += tests/objects/plugins.sh
 endif
-EXTRA_DIST += tests/thirdparty/invoice.c
+EXTRA_DIST += tests/thirdparty/invoice.c docs/PLUGINS.md
+dist_doc_DATA += docs/PLUGINS.md
