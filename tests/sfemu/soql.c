@@ -1212,6 +1212,14 @@ static int field_nocase(const soql_field *f)
 	return f->type == SOQL_T_STRING && !f->case_sensitive;
 }
 
+/* A literal of the wrong type. The text is the bare sentence of the spec (section 3), not
+ * the echoed-query form of syntax and field errors. */
+static void filter_error(struct soql_ctx *cx, const char *what)
+{
+	set_error(cx, "INVALID_QUERY_FILTER_OPERATOR", what);
+	longjmp(cx->jb, 1);
+}
+
 static void type_error(struct soql_ctx *cx, const struct node *n, const soql_field *f)
 {
 	const char *tn = "string";
@@ -1244,7 +1252,7 @@ static void type_error(struct soql_ctx *cx, const struct node *n, const soql_fie
 		 "value of filter criterion for field '%.300s' must be of type %s and should %sbe "
 		 "enclosed in quotes",
 		 n->path->text, tn, quoted ? "" : "not ");
-	fail_tok(cx, "INVALID_QUERY_FILTER_OPERATOR", n->path->first, what);
+	filter_error(cx, what);
 }
 
 static int hexval(int c)
@@ -1459,7 +1467,7 @@ static int lit_value(struct soql_ctx *cx, const struct node *n, const soql_field
 		if ((len != 15 && len != 18) || !is_alnum_str(s, len)) {
 			char what[400];
 			snprintf(what, sizeof what, "invalid ID field: %.300s", s);
-			fail_tok(cx, "INVALID_QUERY_FILTER_OPERATOR", n->path->first, what);
+			filter_error(cx, what);
 		}
 		v->type = SQLITE_TEXT;
 		if (len == 15) {

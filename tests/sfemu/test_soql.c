@@ -769,17 +769,15 @@ static void test_errors(void **state)
 	/* literal types */
 	e = fails("SELECT Id FROM Lead WHERE SystemModstamp > '2024-01-01T00:00:00Z'");
 	assert_string_equal(e->code, "INVALID_QUERY_FILTER_OPERATOR");
-	assert_string_equal(
-	    e->message, "\nSELECT Id FROM Lead WHERE SystemModstamp > '2024-01-01T00:00:00Z'\n"
-			"                          ^\nERROR at Row:1:Column:27\nvalue of filter "
-			"criterion for field 'SystemModstamp' must be of type dateTime and should "
-			"not be enclosed in quotes");
+	assert_string_equal(e->message, "value of filter criterion for field 'SystemModstamp' must "
+					"be of type dateTime and should not be enclosed in quotes");
 	e = fails("SELECT Id FROM Lead WHERE SystemModstamp > 2024-01-01");
 	assert_string_equal(e->code, "INVALID_QUERY_FILTER_OPERATOR");
 	assert_non_null(strstr(e->message, "must be of type dateTime and should not be enclosed"));
 	e = fails("SELECT Id FROM Lead WHERE ConvertedDate > 2024-01-01T00:00:00Z");
-	assert_non_null(strstr(e->message, "field 'ConvertedDate' must be of type date and should "
-					   "not be enclosed in quotes"));
+	assert_string_equal(e->message,
+			    "value of filter criterion for field 'ConvertedDate' must be "
+			    "of type date and should not be enclosed in quotes");
 	e = fails("SELECT Id FROM Lead WHERE ConvertedDate = '2024-01-01'");
 	assert_string_equal(e->code, "INVALID_QUERY_FILTER_OPERATOR");
 	e = fails("SELECT Id FROM Lead WHERE IsDeleted = 'true'");
@@ -791,7 +789,7 @@ static void test_errors(void **state)
 	assert_string_equal(e->code, "INVALID_QUERY_FILTER_OPERATOR");
 	e = fails("SELECT Id FROM Lead WHERE Id = 'abc'");
 	assert_string_equal(e->code, "INVALID_QUERY_FILTER_OPERATOR");
-	assert_non_null(strstr(e->message, "invalid ID field: abc"));
+	assert_string_equal(e->message, "invalid ID field: abc");
 
 	/* strings */
 	e = fails("SELECT Id FROM Lead WHERE LastName = 'a\\x'");
