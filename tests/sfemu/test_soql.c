@@ -373,6 +373,12 @@ static void test_sync_shapes(void **state)
 	    run(q("SELECT LastName FROM Lead WHERE Id IN ('%s', '%s') ORDER BY LastName", L15[3],
 		  L[1])),
 	    "O'Brien,Smith");
+	/* a 15-char id against a reference field too */
+	assert_string_equal(run("SELECT LastName FROM Lead WHERE OwnerId = '0055g00000UsrA1' ORDER "
+				"BY LastName"),
+			    "O'Brien,Smith");
+	assert_string_equal(run("SELECT LastName FROM Lead WHERE OwnerId = '0055G00000USRA1'"), "");
+	assert_string_equal(run("SELECT LastName FROM Lead WHERE OwnerId = ''"), "Zed\\slash");
 	/* 15-char ids that differ only in case are different records */
 	assert_string_equal(run(q("SELECT LastName FROM Lead WHERE Id = '%s'", L15[2])), "smith");
 	assert_string_equal(run(q("SELECT LastName FROM Lead WHERE Id = '%s'", L15[1])), "Smith");
