@@ -820,6 +820,7 @@ int sf_http(sf_client *c, const struct sf_req *r, long *status, cs_error *err)
 			goto out;
 		}
 		rc = sf_perform(c, r, url.s, status, &crc, err);
+		c->status = rc ? 0 : *status;
 		int transient = 0, sent = 1;
 		if (rc) {
 			transient = sf_transient_curl(crc);

@@ -316,6 +316,7 @@ static void test_describe(void **state)
 	assert_ptr_equal(d, d2);
 	assert_int_equal(changed, 0);
 	assert_int_equal(calls(f, "/services/data/v59.0/sobjects/Lead/describe"), 1);
+	assert_non_null(strstr(f->e.body, "If-Modified-Since"));
 
 	const char *want[] = {"lastname", "Email", "NoSuchField__c", NULL};
 	crmsync_field_desc *sel;
@@ -501,6 +502,16 @@ static void test_faults_fatal(void **state)
 	assert_non_null(strstr(f->err.msg, "/services/data/v59.0/query"));
 	ctl_ok(emu_ctl(&f->e, "DELETE", "/__emu/faults", NULL), &f->e, "clear faults");
 
+	/* a 200 whose JSON stops half-way: the path and the byte are named */
+	fault(f, "{\"method\":\"GET\",\"path\":\"/services/data/v59.0/query\",\"status\":200,"
+		 "\"body\":\"{\\\"totalSize\\\":5,\\\"done\\\":true,\\\"records\\\":[{\\\"Id\\\":"
+		 "\\\"00Q\"}");
+	assert_int_not_equal(sf_query_count(f->c, "SELECT COUNT() FROM Lead", &n, &f->err), 0);
+	assert_int_equal(sf_error_kind(f->c), SF_E_PARSE);
+	assert_non_null(strstr(f->err.msg, "GET /services/data/v59.0/query"));
+	assert_non_null(strstr(f->err.msg, "truncated at byte"));
+	ctl_ok(emu_ctl(&f->e, "DELETE", "/__emu/faults", NULL), &f->e, "clear faults");
+
 	/* REQUEST_LIMIT_EXCEEDED */
 	fault(f, "{\"method\":\"GET\",\"path\":\"/services/data/v59.0/query\",\"status\":403,"
 		 "\"body\":\"[{\\\"message\\\":\\\"TotalRequests Limit exceeded.\\\","
@@ -508,6 +519,29 @@ static void test_faults_fatal(void **state)
 	assert_int_not_equal(sf_query_count(f->c, "SELECT COUNT() FROM Lead", &n, &f->err), 0);
 	assert_int_equal(sf_error_kind(f->c), SF_E_LIMIT);
 	assert_int_equal(f->err.code, CRMSYNC_EBUSY);
+	fx_stop(f);
+}
+
+/* A session refused again right after logging in: one re-login, then a clear
+ * error naming the user and grant, and no secret. */
+static void test_second_401(void **state)
+{
+	struct fx *f = fx_start(NULL);
+	int64_t n;
+
+	assert_int_equal(sf_login(f->c, &f->err), 0);
+	fault(f,
+	      "{\"method\":\"GET\",\"path\":\"/services/data/v59.0/query\",\"status\":401,"
+	      "\"errorCode\":\"INVALID_SESSION_ID\",\"message\":\"Session expired or invalid\"}");
+	clear_log(f);
+	assert_int_not_equal(sf_query_count(f->c, "SELECT COUNT() FROM Lead", &n, &f->err), 0);
+	assert_int_equal(sf_error_kind(f->c), SF_E_AUTH);
+	assert_int_equal(sf_error_status(f->c), 401);
+	assert_non_null(strstr(f->err.msg, "Salesforce refused the credentials of user "
+					   "sync@example.com (grant password)"));
+	no_secret_in(f->err.msg);
+	assert_int_equal(calls(f, "/services/oauth2/token"), 1);
+	assert_int_equal(calls(f, "/services/data/v59.0/query"), 2);
 	fx_stop(f);
 }
 
@@ -842,6 +876,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_teardown(test_locator_expiry, teardown),
 	    cmocka_unit_test_teardown(test_faults_retried, teardown),
 	    cmocka_unit_test_teardown(test_faults_fatal, teardown),
+	    cmocka_unit_test_teardown(test_second_401, teardown),
 	    cmocka_unit_test_teardown(test_budget, teardown),
 	    cmocka_unit_test_teardown(test_writes, teardown),
 	    cmocka_unit_test_teardown(test_writes_batched, teardown),

@@ -159,6 +159,70 @@ static void test_page_decode_errors(void **state)
 	sf_client_free(c);
 }
 
+/* Every prefix of a valid page is refused with a parse error naming the byte,
+ * never a crash or a partial success. */
+static void test_page_truncated_everywhere(void **state)
+{
+	sf_client *c = new_client();
+	sf_query_opts o = {.fields = lead_fields, .nfields = 9};
+	size_t n = strlen(page1);
+	char *buf = malloc(n + 1);
+	sf_page p;
+	char *next = NULL;
+	cs_error e = CS_ERROR_INIT;
+
+	for (size_t cut = 0; cut < n; cut++) {
+		memcpy(buf, page1, cut);
+		buf[cut] = '\0';
+		if (sf_decode_page_text(c, buf, &o, &p, &next, &e) == 0)
+			fail_msg("a page cut at byte %zu was accepted", cut);
+		assert_int_equal(sf_error_kind(c), SF_E_PARSE);
+		assert_null(next);
+	}
+	assert_non_null(strstr(e.msg, "truncated at byte"));
+	free(buf);
+	sf_client_free(c);
+}
+
+static void test_page_escapes(void **state)
+{
+	sf_client *c = new_client();
+	sf_page p;
+	char *next = NULL;
+	cs_error e = CS_ERROR_INIT;
+	const char text[] =
+	    " { \"records\" : [ {\"attributes\":{\"type\":\"Lead\"},\"A\":\"x\\\"y\\\\z\\n"
+	    "\\u00e9\\ud83d\\ude00\\/\",\"B\":-1.5e3,\"C\":[1,{\"d\":[]}],\"D\":"
+	    "{\"E\":{\"F\":true}}} ] , \"done\":true,\"totalSize\":1,\"extra\":"
+	    "{\"k\":[null,false]}}\n";
+	crmsync_value v;
+
+	assert_int_equal(sf_decode_page_text(c, text, NULL, &p, &next, &e), 0);
+	assert_int_equal(p.count, 1);
+	assert_string_equal(cs_record_str(p.records[0], "A"), "x\"y\\z\n\xc3\xa9\xf0\x9f\x98\x80/");
+	assert_int_equal(cs_record_get(p.records[0], "B", &v), 0);
+	assert_true(v.type == CRMSYNC_DOUBLE && v.u.d == -1500.0);
+	assert_int_equal(cs_record_get(p.records[0], "C", &v), CRMSYNC_ENOENT);
+	assert_int_equal(cs_record_get(p.records[0], "D.E.F", &v), 0);
+	assert_int_equal(v.u.b, 1);
+
+	const char *bad[] = {"{\"totalSize\":1,\"done\":true,\"records\":[{\"A\":\"\\ud83d\"}]}",
+			     "{\"totalSize\":1,\"done\":true,\"records\":[{\"A\":\"\\q\"}]}",
+			     "{\"totalSize\":1,\"done\":true,\"records\":[{\"A\":\"\\u00\"}]}",
+			     "{\"totalSize\":1,\"done\":true,\"records\":[{\"A\":\"\\u0000\"}]}",
+			     "{\"totalSize\":1,\"done\":true,\"records\":[{\"A\":1}]} x",
+			     "{\"totalSize\":1,\"done\":true,\"records\":[{\"A\" 1}]}",
+			     "{\"totalSize\":1.5,\"done\":true,\"records\":[]}",
+			     "[]",
+			     "<html>maintenance</html>"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		if (sf_decode_page_text(c, bad[i], NULL, &p, &next, &e) == 0)
+			fail_msg("accepted: %s", bad[i]);
+		assert_int_equal(sf_error_kind(c), SF_E_PARSE);
+	}
+	sf_client_free(c);
+}
+
 static void test_limit_info(void **state)
 {
 	int64_t u = 0, m = 0;
@@ -333,6 +397,8 @@ int main(void)
 	    cmocka_unit_test(test_page_decode),
 	    cmocka_unit_test(test_page_decode_without_describe),
 	    cmocka_unit_test(test_page_decode_errors),
+	    cmocka_unit_test(test_page_truncated_everywhere),
+	    cmocka_unit_test(test_page_escapes),
 	    cmocka_unit_test(test_limit_info),
 	    cmocka_unit_test(test_backoff),
 	    cmocka_unit_test(test_redact),
