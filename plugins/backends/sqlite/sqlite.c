@@ -246,7 +246,9 @@ static int sqb_open(void *state, crmsync_error *err)
 	if (!rc)
 		rc = sqb_exec(s, "PRAGMA synchronous = NORMAL", "setting synchronous", err);
 	if (!rc)
-		rc = sqb_exec(s, "PRAGMA foreign_keys = OFF", "setting foreign_keys", err);
+		/* Statement journals (writes inside begin() need one once capture
+		 * triggers exist) stay in memory, not in temporary files. */
+		rc = sqb_exec(s, "PRAGMA temp_store = MEMORY", "setting temp_store", err);
 	if (!rc)
 		rc = sqb_schema_init(s, err);
 	if (rc) {

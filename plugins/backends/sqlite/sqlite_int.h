@@ -58,6 +58,7 @@ typedef struct sqb_unit {
 	sqb_field *fields;
 	sqb_upsert_set *sets;
 	size_t nsets;
+	int last_new; /* the last record upserted was new */
 	struct sqb_unit *next;
 } sqb_unit;
 
@@ -120,6 +121,7 @@ void sqb_bind_bval(sqlite3_stmt *st, int i, const sqb_bval *b);
 /* Strict UTF-8 (no overlong forms, no surrogates): 1 when valid. */
 int sqb_utf8_valid(const unsigned char *p, size_t n);
 void sqb_double_text(double d, char *buf, size_t cap);
+void sqb_format_datetime(int64_t ms, char buf[40]);
 
 /* sqlite_changes.c */
 int sqb_changes_read(void *state, const char *unit, const crmsync_change_query *q,
