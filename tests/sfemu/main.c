@@ -293,6 +293,7 @@ int main(int argc, char **argv)
 	char *inst = NULL;
 	int rc = 1;
 	pthread_mutex_init(&e->mu, NULL);
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	e->username = strdup("sync@example.com");
 	e->password = strdup("sync-password");
 	e->client_id = strdup("crmsync-demo");

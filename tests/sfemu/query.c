@@ -252,12 +252,16 @@ static void send_page(emu *e, req *r, resp *rs, cursor *cu, size_t off)
 		buf_printf(&b, "\"nextRecordsUrl\":\"/services/data/v%s/query/%s-%zu\",",
 			   r->version, cu->id, off + count);
 	buf_puts(&b, "\"records\":[");
+	int64_t t0 = wall_ms();
 	if (emit_page(e, r, cu, off, count, &b, &err) < 0) {
 		buf_free(&b);
 		resp_error(rs, &err);
 		return;
 	}
 	buf_puts(&b, "]}");
+	if (getenv("SFEMU_DEBUG_SQL"))
+		fprintf(stderr, "sfemu: page of %zu in %lld ms\n", count,
+			(long long)(wall_ms() - t0));
 	buf_free(&rs->body);
 	rs->body = b;
 	rs->status = 200;
@@ -281,6 +285,9 @@ void query_handle(emu *e, req *r, resp *rs, const char *q, bool all)
 		return;
 	}
 	sqlite3_stmt *st;
+	if (getenv("SFEMU_DEBUG_SQL"))
+		fprintf(stderr, "sfemu: ids: %s\nsfemu: count: %s\nsfemu: row: %s\n", c->sql_ids,
+			c->sql_count, c->sql_row);
 	if (c->is_count) {
 		if (sqlite3_prepare_v2(e->db, c->sql_count, -1, &st, NULL)) {
 			resp_err(rs, 500, "UNKNOWN_EXCEPTION", sqlite3_errmsg(e->db));

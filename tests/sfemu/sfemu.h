@@ -252,6 +252,8 @@ void cursors_free(emu *e);
 int store_open(emu *e, char *err, size_t errlen);
 void store_close(emu *e);
 int store_reset(emu *e);
+int store_create_schema(emu *e);
+int store_drop_indexes(emu *e);
 void store_new_id(emu *e, const emu_object *o, char out[19]);
 typedef struct write_opts {
 	const char *user_id; /* CreatedById/LastModifiedById; default the API user */

@@ -77,7 +77,7 @@ int emu_db_exec(emu *e, const char *sql)
 	return 0;
 }
 
-static int create_tables(emu *e)
+int store_create_schema(emu *e)
 {
 	buf b = {0};
 	for (int i = 0; i < e->schema.nobjs; i++) {
@@ -89,22 +89,27 @@ static int create_tables(emu *e)
 				   f->type == FT_ID ? " NOT NULL UNIQUE" : "");
 		}
 		buf_printf(&b, ",\"_DeletedDate\" INTEGER);");
+		/* IsDeleted makes the (SystemModstamp, Id) scans of query covering */
 		buf_printf(&b,
 			   "CREATE INDEX IF NOT EXISTS \"%s_stamp\" ON \"%s\"(\"SystemModstamp\","
-			   "\"Id\");",
-			   o->name, o->name);
+			   "\"Id\"%s);",
+			   o->name, o->name, o->has_is_deleted ? ",\"IsDeleted\"" : "");
 		for (int k = 0; k < o->nfields; k++) {
 			emu_field *f = &o->fields[k];
+			/* partial indexes: mostly-empty columns cost nothing to seed */
 			if (f->unique || f->external_id)
 				buf_printf(
-				    &b, "CREATE INDEX IF NOT EXISTS \"%s_%s\" ON \"%s\"(\"%s\"%s);",
+				    &b,
+				    "CREATE INDEX IF NOT EXISTS \"%s_%s\" ON \"%s\"(\"%s\"%s) "
+				    "WHERE \"%s\" IS NOT NULL;",
 				    o->name, f->name, o->name, f->name,
-				    f->case_sensitive ? "" : " COLLATE NOCASE");
+				    f->case_sensitive ? "" : " COLLATE NOCASE", f->name);
 			else if (f->type == FT_REFERENCE && strcmp(f->name, "CreatedById") &&
 				 strcmp(f->name, "LastModifiedById") && strcmp(f->name, "OwnerId"))
-				buf_printf(
-				    &b, "CREATE INDEX IF NOT EXISTS \"%s_%s\" ON \"%s\"(\"%s\");",
-				    o->name, f->name, o->name, f->name);
+				buf_printf(&b,
+					   "CREATE INDEX IF NOT EXISTS \"%s_%s\" ON \"%s\"(\"%s\") "
+					   "WHERE \"%s\" IS NOT NULL;",
+					   o->name, f->name, o->name, f->name, f->name);
 		}
 		if (o->has_is_deleted)
 			buf_printf(
@@ -186,7 +191,7 @@ int store_open(emu *e, char *err, size_t errlen)
 	}
 	emu_db_exec(e, "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF; "
 		       "PRAGMA cache_size=-200000; PRAGMA temp_store=MEMORY;");
-	if (create_tables(e)) {
+	if (store_create_schema(e)) {
 		snprintf(err, errlen, "cannot create the tables (schema and state file disagree?)");
 		return -1;
 	}
@@ -209,6 +214,24 @@ void store_close(emu *e)
 	meta_set(e, "id_counter", (int64_t)e->id_counter);
 	sqlite3_close(e->db);
 	e->db = NULL;
+}
+
+/* Seeding: bulk loads are much faster into bare tables; store_create_schema()
+ * rebuilds the indexes afterwards. The unique Id constraint stays. */
+int store_drop_indexes(emu *e)
+{
+	sqlite3_stmt *st;
+	buf b = {0};
+	if (sqlite3_prepare_v2(
+		e->db, "SELECT name FROM sqlite_master WHERE type='index' AND sql IS NOT NULL", -1,
+		&st, NULL))
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW)
+		buf_printf(&b, "DROP INDEX \"%s\";", sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	int rc = b.len ? emu_db_exec(e, b.p) : 0;
+	buf_free(&b);
+	return rc;
 }
 
 int store_reset(emu *e)
