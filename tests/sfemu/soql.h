@@ -88,11 +88,21 @@ typedef struct soql_error {
 } soql_error;
 
 /* 0 on success (*out owned by the caller, free with soql_free), -1 with err filled.
- * text must be NUL-terminated; schema and opt must outlive nothing (names are copied). */
+ * text must be NUL-terminated (any bytes; messages are kept valid UTF-8). Names from the
+ * schema are copied, but items[].field points at the soql_field the callback returned, so
+ * those must live as long as the result. Semantics worth knowing:
+ * - logic is two-valued as in SOQL: "x != v", "x NOT IN (...)", "NOT x LIKE ..." and a
+ *   negated <, <=, >, >= are true when x is null; "x = null" / "x != null" test nullness;
+ * - a string '' against an id/reference field means null; a 15-char id becomes 18 chars;
+ * - TODAY, YESTERDAY, TOMORROW, LAST_N_DAYS:n, NEXT_N_DAYS:n are UTC days of opt->now_ms;
+ * - the keyset shape "a > X OR (a = X AND b > Y)" is emitted as the row value
+ *   "(a, b) > (X, Y)", so an index on (a, b) serves WHERE and ORDER BY together;
+ * - ORDER BY ending at (or containing) the base object's Id gets no tie-break key. */
 int soql_compile(const char *text, const soql_schema *schema, const soql_options *opt,
 		 soql_compiled **out, soql_error *err);
 /* Bind the literal parameters of sql_ids or sql_count (the same parameters) to a
- * statement prepared from either. Returns SQLITE_OK or an sqlite error code. */
+ * statement prepared from either. Returns SQLITE_OK or an sqlite error code. Values are
+ * copied (SQLITE_TRANSIENT): c may be freed while the statement lives. */
 int soql_bind(const soql_compiled *c, sqlite3_stmt *stmt);
 void soql_free(soql_compiled *c);
 
