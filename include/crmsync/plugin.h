@@ -442,7 +442,9 @@ typedef struct crmsync_backend_ops {
 			    const char *const *merged_into, size_t n, int remove, uint8_t *out,
 			    crmsync_error *err);
 	/* Fold the local row of loser_id into winner_id (a value beats an empty field),
-	 * re-point references to the loser in every unit's table. */
+	 * re-point references to the loser in every unit's table, drop the loser's
+	 * pending local changes. The loser's row itself is left for mark_deleted
+	 * (with merged_into) to tombstone or remove. */
 	int (*merge)(void *state, const char *unit, const char *loser_id, const char *winner_id,
 		     crmsync_error *err);
 

@@ -986,6 +986,9 @@ static void t_merge(void **state)
 	assert_text(r, "Name", "Winner Inc");	/* the winner keeps its value */
 	assert_text(r, "Phone", "+1 555 0100"); /* a value beats an empty field */
 	H->record_free(r);
+	const char *dead[1] = {"001000000000LOSAAA"}, *win[1] = {"001000000000WINAAA"};
+	OK(t->ops->mark_deleted(t->st, "account", dead, win, 1, 0, out, &t->err));
+	assert_int_equal(out[0], CRMSYNC_OUT_DELETED);
 	r = read_row(t, "account", "001000000000LOSAAA", 0);
 	assert_int_equal(getv(r, "is_deleted").u.b, 1);
 	assert_text(r, "merged_into", "001000000000WINAAA");

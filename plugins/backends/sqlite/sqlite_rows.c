@@ -889,23 +889,9 @@ int sqb_merge(void *state, const char *unit, const char *loser_id, const char *w
 		sqlite3_finalize(st);
 		st = NULL;
 	}
-	if (!rc && lrow) {
-		rc = sqb_prep_unit(s, u,
-				   "UPDATE %s SET is_deleted = 1, merged_into = ?2 WHERE "
-				   "local_id = ?1",
-				   &st, err);
-		if (!rc) {
-			sqlite3_bind_int64(st, 1, lrow);
-			sqlite3_bind_text(st, 2, winner_id, -1, SQLITE_STATIC);
-			int r = sqlite3_step(st);
-			if (r != SQLITE_DONE)
-				rc = sqb_fail(s, err, r, "unit %s: marking %s merged into %s",
-					      u->name, loser_id, winner_id);
-		}
-		sqlite3_finalize(st);
-		if (!rc)
-			rc = sqb_forget_row(s, u, lrow, err);
-	}
+	/* The loser's pending local edits would go to a record the CRM deleted. */
+	if (!rc && lrow)
+		rc = sqb_forget_row(s, u, lrow, err);
 	if (!rc)
 		rc = sqb_repoint(s, u, loser_id, winner_id, err);
 	return sqb_op_end(s, rc, err);
