@@ -1007,8 +1007,12 @@ static void test_mutations(void **state)
 static void test_query_plan(void **state)
 {
 	(void)state;
-	exec("CREATE TABLE bench AS SELECT * FROM \"lea\"\"ds\" WHERE 0;"
-	     "CREATE INDEX bench_sms ON bench(sms, id);");
+	/* as the emulator stores objects: a unique Id, and IsDeleted in the stamp index */
+	exec("CREATE TABLE bench(id TEXT NOT NULL UNIQUE, \"first name\" TEXT, \"last\"\"name\" "
+	     "TEXT,"
+	     " owner_id TEXT, is_deleted INTEGER, is_converted INTEGER, sms INTEGER,"
+	     " converted_date TEXT, employees INTEGER, revenue REAL, ext TEXT, secret TEXT);"
+	     "CREATE INDEX bench_sms ON bench(sms, id, is_deleted);");
 	static const char *const shapes[] = {
 	    "SELECT Id, LastName FROM Bench WHERE SystemModstamp > 2024-01-01T00:00:00Z ORDER BY "
 	    "SystemModstamp, Id LIMIT 2000",
@@ -1035,7 +1039,7 @@ static void test_query_plan(void **state)
 		}
 		sqlite3_finalize(st);
 		sqlite3_free(sql);
-		if (!strstr(plan, "SEARCH t0 USING INDEX bench_sms (") ||
+		if (!strstr(plan, "SEARCH t0 USING ") || !strstr(plan, "INDEX bench_sms (") ||
 		    strstr(plan, "TEMP B-TREE") || (i > 0 && !strstr(plan, "(sms,id)>(?,?)"))) {
 			fprintf(stderr, "# %s\n# plan: %s\n", c->sql_ids, plan);
 			fail();
