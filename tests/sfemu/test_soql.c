@@ -354,6 +354,12 @@ static void test_sync_shapes(void **state)
 		  "Id LIMIT 2",
 		  first)),
 	    q("%s,%s", second, L[6]));
+	/* the complement of a keyset condition (no row-value rewrite under NOT) */
+	assert_string_equal(
+	    run(q("SELECT Id FROM Lead WHERE NOT (SystemModstamp > 2024-01-01T00:00:00Z OR "
+		  "(SystemModstamp = 2024-01-01T00:00:00Z AND Id > '%s'))",
+		  first)),
+	    first);
 	/* the same with the terms swapped and a 15-char id literal */
 	const char *first15 = first == L[1] ? L15[1] : L15[2];
 	assert_string_equal(
