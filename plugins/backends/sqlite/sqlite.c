@@ -120,6 +120,10 @@ int sqb_op_begin(sqb *s, crmsync_error *err)
 {
 	if (!s->db)
 		return sqb_errf(s, err, CRMSYNC_EINVAL, "the store is not open: call open first");
+	if (s->in_tx && s->tx_lost)
+		return sqb_errf(s, err, CRMSYNC_EIO,
+				"the transaction was rolled back by SQLite after an earlier "
+				"failure: roll back and retry");
 	if (s->in_tx)
 		return sqb_exec(s, "SAVEPOINT sqb_op", "starting a write", err);
 	int rc = sqb_exec(s, "BEGIN IMMEDIATE", "starting a write transaction", err);
@@ -134,6 +138,16 @@ int sqb_op_begin(sqb *s, crmsync_error *err)
 int sqb_op_end(sqb *s, int rc, crmsync_error *err)
 {
 	if (s->in_tx) {
+		if (sqlite3_get_autocommit(s->db)) {
+			/* SQLite itself rolled the whole transaction back (disk full,
+			 * I/O error): say so now and at commit. */
+			s->tx_lost = 1;
+			return rc ? rc
+				  : sqb_errf(
+					s, err, CRMSYNC_EIO,
+					"the transaction was rolled back by SQLite: nothing of "
+					"it was stored; roll back and retry");
+		}
 		if (rc)
 			sqlite3_exec(s->db, "ROLLBACK TO sqb_op", NULL, NULL, NULL);
 		int r2 = sqlite3_exec(s->db, "RELEASE sqb_op", NULL, NULL, NULL);
@@ -277,6 +291,12 @@ static int sqb_commit(void *state, crmsync_error *err)
 	if (!s->in_tx)
 		return sqb_errf(s, err, CRMSYNC_EINVAL, "commit: no transaction is open");
 	s->in_tx = 0;
+	if (s->tx_lost) {
+		s->tx_lost = 0;
+		return sqb_errf(s, err, CRMSYNC_EIO,
+				"commit: the transaction was rolled back by SQLite after an "
+				"earlier failure; nothing of it was stored: retry");
+	}
 	return sqb_op_end(s, 0, err);
 }
 
@@ -286,6 +306,10 @@ static int sqb_rollback(void *state, crmsync_error *err)
 	if (!s->in_tx)
 		return sqb_errf(s, err, CRMSYNC_EINVAL, "rollback: no transaction is open");
 	s->in_tx = 0;
+	if (s->tx_lost || sqlite3_get_autocommit(s->db)) {
+		s->tx_lost = 0;
+		return 0;
+	}
 	int rc = sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		return sqb_fail(s, err, rc, "rolling back");

@@ -68,7 +68,8 @@ typedef struct sqb {
 	char *path;
 	int64_t busy_timeout_ms;
 	sqlite3 *db;
-	int in_tx; /* inside begin() .. commit()/rollback() */
+	int in_tx;   /* inside begin() .. commit()/rollback() */
+	int tx_lost; /* SQLite rolled that transaction back by itself */
 	sqb_unit *units;
 	crmsync_record *scratch_values, *scratch_before;
 } sqb;
