@@ -233,7 +233,8 @@ static void records(emu *e, emu_object *o, json_t *in, resp *rs)
 	if (!op)
 		op = json_object_get(in, "id") ? "update" : "create";
 	write_opts w = {.system = !json_is_false(json_object_get(in, "system")),
-			.allow_converted = true};
+			.allow_converted = true,
+			.skip_unique = json_is_true(json_object_get(in, "allowDuplicates"))};
 	char ub[19], id[19];
 	emu_err err;
 	if (user_of(e, in, &w, ub, rs))
@@ -700,6 +701,13 @@ void control_handle(emu *e, req *r, resp *rs)
 			bad(rs, 404, "unknown object type");
 		else
 			dump(e, r, o, rs);
+	} else if (get && !strcmp(p, "id18")) {
+		const char *in15 = req_arg(r, "id");
+		char out18[19];
+		if (!in15 || id_norm(in15, out18))
+			bad(rs, 400, "id: not a 15- or 18-character id");
+		else
+			ok(rs, json_pack("{s:s}", "id", out18));
 	} else if (!strcmp(p, "config") && (post || get)) {
 		if (post)
 			set_config(e, in);

@@ -15,3 +15,11 @@ tests_sfemu_sfemu_LDADD = tests/sfemu/libsoql.la $(MHD_LIBS) $(JANSSON_LIBS) \
 	$(SQLITE3_LIBS) -lcrypto -lpthread
 endif
 EXTRA_DIST += tests/sfemu/emu.sh tests/sfemu/README.md
+
+# Tests: shell + curl (emu.sh) and a Python driver for the JSON checks. sfemu is
+# started directly (not under valgrind); ASan builds check leaks at its exit.
+if ENABLE_TESTS
+TESTS += tests/sfemu/test_api.sh tests/sfemu/test_cli.sh
+dist_check_SCRIPTS += tests/sfemu/test_api.sh tests/sfemu/test_cli.sh
+endif
+EXTRA_DIST += tests/sfemu/test_api.py

@@ -444,7 +444,7 @@ int main(int argc, char **argv)
 	} else {
 		emu_clock_set(e, wall_ms());
 	}
-	e->org_created_ms = emu_now(e) - 365LL * 86400000;
+	e->org_created_ms = (emu_now(e) / 86400000 - 365) * 86400000;
 	e->log = json_array();
 	e->stats = json_object();
 	e->tokens = json_object();

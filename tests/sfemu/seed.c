@@ -720,7 +720,10 @@ int seed_run(emu *e, const char *spec, uint64_t seed, char *err, size_t errlen)
 		cnt[k] = v;
 	}
 	free(tmp);
-	gen g = {.e = e, .r = {seed * 0x2545F4914F6CDD1DULL + 1}, .now = emu_now(e)};
+	/* stamps hang off midnight of the emulator's day: same spec, rng and day (or
+	 * --clock), same data */
+	gen g = {
+	    .e = e, .r = {seed * 0x2545F4914F6CDD1DULL + 1}, .now = emu_now(e) / DAY_MS * DAY_MS};
 	for (int i = 0; i < 64; i++)
 		g.bulk[i] = g.now - (int64_t)(next(&g.r) % (uint64_t)(60 * DAY_MS)) / 1000 * 1000;
 	char(*users)[19] = NULL, (*acc)[19] = ids_alloc(cnt[K_ACC]),

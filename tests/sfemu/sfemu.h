@@ -261,6 +261,7 @@ typedef struct write_opts {
 	bool system;	     /* bypass FLS/read-only checks (control plane, seeding) */
 	bool touch_only;     /* only SystemModstamp */
 	bool allow_converted;
+	bool skip_unique; /* control plane: make duplicates on purpose (300 tests) */
 } write_opts;
 int rec_create(emu *e, emu_object *o, json_t *fields, const write_opts *w, char id[19],
 	       emu_err *err);

@@ -887,7 +887,8 @@ int rec_create(emu *e, emu_object *o, json_t *fields, const write_opts *w, char 
 		vals[di] = json_integer(0);
 	}
 	compute(e, o, vals);
-	if (check_required(o, vals, err) || check_unique(e, o, vals, NULL, err))
+	if (check_required(o, vals, err) ||
+	    (!w->skip_unique && check_unique(e, o, vals, NULL, err)))
 		goto out;
 	int ii = fidx(o, "Id");
 	if (w->system && vals[ii]) {
@@ -940,7 +941,8 @@ int rec_update(emu *e, emu_object *o, const char *id18, json_t *fields, const wr
 		if (apply_input(e, o, fields, vals, false, w, err))
 			goto out;
 		compute(e, o, vals);
-		if (check_required(o, vals, err) || check_unique(e, o, vals, id18, err))
+		if (check_required(o, vals, err) ||
+		    (!w->skip_unique && check_unique(e, o, vals, id18, err)))
 			goto out;
 	}
 	stamp(e, o, vals, w, false);
