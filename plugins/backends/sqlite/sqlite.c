@@ -259,9 +259,9 @@ static int sqb_open(void *state, crmsync_error *err)
 	rc = sqb_exec(s, "PRAGMA journal_mode = WAL", "switching to WAL mode", err);
 	if (!rc)
 		rc = sqb_exec(s, "PRAGMA synchronous = NORMAL", "setting synchronous", err);
+	/* Statement journals (writes inside begin() may need one) stay in memory,
+	 * not in temporary files. */
 	if (!rc)
-		/* Statement journals (writes inside begin() need one once capture
-		 * triggers exist) stay in memory, not in temporary files. */
 		rc = sqb_exec(s, "PRAGMA temp_store = MEMORY", "setting temp_store", err);
 	if (!rc)
 		rc = sqb_schema_init(s, err);

@@ -48,7 +48,7 @@ static const char sqb_catalogue[] =
     /* One entry per changed column (col NULL for an insert). "old" has no
      * declared type, so it keeps any value exactly as the row held it. */
     "CREATE TABLE IF NOT EXISTS _crmsync_log(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-    " unit TEXT NOT NULL, row INTEGER NOT NULL, op INTEGER NOT NULL, col TEXT, old,"
+    " unit TEXT, row INTEGER, op INTEGER, col TEXT, old,"
     " at_ms INTEGER);"
     "CREATE INDEX IF NOT EXISTS _crmsync_log_row ON _crmsync_log(unit, row, seq);"
     "CREATE TABLE IF NOT EXISTS _crmsync_push(unit TEXT NOT NULL, row INTEGER NOT NULL,"
@@ -636,14 +636,15 @@ int sqb_ensure_unit(void *state, const crmsync_unit_schema *sc, crmsync_error *e
 	rc = sqb_op_begin(s, err);
 	if (rc)
 		goto out;
-	rc = sqb_exec_free(s,
-			   sqb_printf(s,
-				      "CREATE TABLE IF NOT EXISTS %s(local_id INTEGER PRIMARY KEY, "
-				      "id TEXT UNIQUE, is_deleted INTEGER NOT NULL DEFAULT 0, "
-				      "crm_modstamp TEXT, merged_into TEXT, sync_state TEXT, "
-				      "sync_mark INTEGER DEFAULT 0)",
-				      qtable),
-			   "creating the table", err);
+	rc = sqb_exec_free(
+	    s,
+	    sqb_printf(s,
+		       "CREATE TABLE IF NOT EXISTS %s(local_id INTEGER PRIMARY KEY, "
+		       "id TEXT UNIQUE, is_deleted INTEGER NOT NULL ON CONFLICT REPLACE DEFAULT 0, "
+		       "crm_modstamp TEXT, merged_into TEXT, sync_state TEXT, "
+		       "sync_mark INTEGER DEFAULT 0)",
+		       qtable),
+	    "creating the table", err);
 	for (size_t i = 0; !rc && i < sc->nfields; i++)
 		if (!sqb_skip_field(sc->fields[i].name))
 			rc = sqb_ensure_column(s, sc, qtable, &sc->fields[i], err);
