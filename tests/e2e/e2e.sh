@@ -28,6 +28,16 @@ cs() {
 		-o salesforce.username=sync@example.com -o storage.path="$T/local.db" \
 		-o sync.custom_objects=Invoice__c -o log.level="${CS_LOG:-warn}" ${CS_OPTS:-} "$@"
 }
+# cs_bg ARGS...: the same in the background; CS_PID is crmsync's own pid (a
+# backgrounded function would be a subshell, and killing it orphans crmsync)
+cs_bg() {
+	"$CS" -o salesforce.login_url="$EMU_URL" -o salesforce.client_id=crmsync-demo \
+		-o salesforce.username=sync@example.com -o storage.path="$T/local.db" \
+		-o sync.custom_objects=Invoice__c -o log.level="${CS_LOG:-warn}" ${CS_OPTS:-} "$@" &
+	CS_PID=$!
+}
+# lsql SQL: what an application does: the sqlite3 shell with a busy timeout
+lsql() { sqlite3 -batch -cmd ".timeout 10000" "$T/local.db" "$@"; }
 export CRMSYNC_SF_PASSWORD=sync-password
 export CRMSYNC_SF_CLIENT_SECRET=crmsync-demo-secret
 
@@ -42,6 +52,6 @@ compare_sides() {
 	# shellcheck disable=SC2086
 	python3 "$top_srcdir/tests/e2e/compare.py" "$EMU_URL" "$T/local.db" "$@" $UNITS_CMP
 }
-sql() { sqlite3 -batch "$T/local.db" "$@"; }
+sql() { sqlite3 -batch -cmd ".timeout 10000" "$T/local.db" "$@"; }
 # json_get FIELD: read a field of the JSON object on stdin
 json_get() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }

@@ -43,7 +43,7 @@ cs sync --once >"$T/o" 2>&1; ok $? "sync after an undelete"
 ok $([ "$(sql "select is_deleted from lead where id='$L2'")" = 0 ]; echo $?) "an undelete clears the tombstone"
 
 # --- local changes, made with the sqlite3 shell ------------------------------------
-sqlite3 "$T/local.db" "update contact set title='Edited locally', phone='+1 555 0100' where id='$C3';
+lsql "update contact set title='Edited locally', phone='+1 555 0100' where id='$C3';
   insert into lead(lastname, company, email, sync_mark) values('Local-marked', 'LocalCo', 'marked@example.com', 1);
   insert into lead(lastname, company) values('Local-unmarked', 'LocalCo');
   delete from lead where id='$L6';"
@@ -71,7 +71,7 @@ sys.exit(0 if u['lead']['unmarked_local']==1 else 1)"; ok $? "status counts the 
 emu POST records/Lead "{\"op\":\"update\",\"id\":\"$L5\",\"fields\":{\"Title\":\"crm-title\"}}" >/dev/null
 emu POST records/Contact "{\"op\":\"update\",\"id\":\"$C4\",\"fields\":{\"Title\":\"crm-title\",\"Department\":null}}" >/dev/null 2>&1
 emu POST records/Contact "{\"op\":\"update\",\"id\":\"$C4\",\"fields\":{\"Title\":\"crm-title\"}}" >/dev/null
-sqlite3 "$T/local.db" "update lead set title='local-title' where id='$L5';
+lsql "update lead set title='local-title' where id='$L5';
   update contact set title='local-title', mobilephone='+1 555 0199' where id='$C4';"
 cs sync --once >"$T/o" 2>&1; ok $? "sync with edits on both sides"
 ok $([ "$(sql "select title from lead where id='$L5'")" = local-title ]; echo $?) "lead conflict: the local value wins locally"
@@ -91,7 +91,7 @@ sys.exit(0 if u['lead']['conflicts']>=1 and u['contact']['conflicts']>=1 else 1)
 
 # --- a record the CRM refuses does not block the others -------------------------------
 long=$(python3 -c "print('x'*90)")
-sqlite3 "$T/local.db" "update lead set lastname='$long' where id='$L1'; update lead set title='still-pushed' where id='$L5';"
+lsql "update lead set lastname='$long' where id='$L1'; update lead set title='still-pushed' where id='$L5';"
 cs sync --once >"$T/o" 2>&1
 emu GET dump/Lead >"$T/leads.json"
 contains "the valid record was pushed" "$T/leads.json" "still-pushed"
@@ -105,7 +105,7 @@ u={x['unit']:x for x in json.load(open('$T/status.json'))['units']}
 sys.exit(0 if u['lead']['failed']==1 else 1)"; ok $? "status counts the failed push"
 
 # --- idle again, history ---------------------------------------------------------------
-sqlite3 "$T/local.db" "update lead set lastname='Short' where id='$L1'"
+lsql "update lead set lastname='Short' where id='$L1'"
 cs sync --once >"$T/o" 2>&1
 a=$(api_calls); cs sync --once >"$T/o" 2>&1; b=$(api_calls)
 ok $([ $((b - a)) -eq 1 ]; echo $?) "after all that, an idle cycle is one API call again (cost $((b - a)))"
