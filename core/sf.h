@@ -82,6 +82,10 @@ const char *sf_error_kind_name(int kind);
 /* API usage from the last Sforce-Limit-Info header (-1 when not seen yet), and
  * the budget in calls (max * percent / 100, -1 when max is unknown). */
 void sf_limits(const sf_client *c, int64_t *used, int64_t *max, int64_t *budget);
+/* Ask Salesforce for the current daily allowance (GET /limits, sent even when
+ * the budget is used up) and update used/max: how the engine finds out that
+ * the rolling 24-hour allowance has room again after SF_E_BUDGET. */
+int sf_refresh_limits(sf_client *c, cs_error *err);
 /* Number of HTTP requests this client sent to Salesforce (data and token). */
 int64_t sf_request_count(const sf_client *c);
 

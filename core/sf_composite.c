@@ -1,6 +1,7 @@
 /*
  * sf_composite.c - several GET subrequests in one POST /composite (one API
- * call for up to 25), so an idle cycle asks every unit "anything new?" at once.
+ * call for up to 25), so an idle cycle asks every unit "anything new?" at once;
+ * and GET /limits, the other call that reads org state rather than records.
  */
 #include "config.h"
 #include "sf_internal.h"
@@ -125,4 +126,47 @@ int sf_composite_get(sf_client *c, const char *const *urls, size_t n, sf_sub_res
 	}
 	sf_ok(c);
 	return 0;
+}
+
+int sf_refresh_limits(sf_client *c, cs_error *err)
+{
+	sf_buf url = {0};
+	struct sf_req r = {0};
+	json_t *j = NULL;
+	long status;
+	int rc;
+
+	sf_ok(c);
+	if (sf_data_path(c, &url, "/limits")) {
+		rc = sf_fail(c, SF_E_NOMEM, err, "out of memory");
+		goto out;
+	}
+	r.method = "GET";
+	r.url = url.s;
+	r.safety = SF_SAFE;
+	r.no_budget = 1;
+	if ((rc = sf_http(c, &r, &status, err)))
+		goto out;
+	if (status != 200) {
+		rc = sf_fail_status(c, &r, status, err);
+		goto out;
+	}
+	if ((rc = sf_parse_body(c, &r, &j, err)))
+		goto out;
+	json_t *d = json_object_get(j, "DailyApiRequests");
+	json_t *max = json_object_get(d, "Max"), *rem = json_object_get(d, "Remaining");
+	if (!json_is_integer(max) || !json_is_integer(rem) || json_integer_value(max) <= 0) {
+		rc = sf_fail(c, SF_E_PARSE, err,
+			     "GET /limits: no DailyApiRequests Max and Remaining");
+		goto out;
+	}
+	c->api_max = json_integer_value(max);
+	c->api_used = c->api_max - json_integer_value(rem);
+	if (c->api_used < 0)
+		c->api_used = 0;
+	rc = 0;
+out:
+	json_decref(j);
+	sf_buf_free(&url);
+	return rc;
 }

@@ -318,6 +318,21 @@ static void test_describe(void **state)
 	assert_int_equal(calls(f, "/services/data/v59.0/sobjects/Lead/describe"), 1);
 	assert_non_null(strstr(f->e.body, "If-Modified-Since"));
 
+	/* the sync user loses read access to Title: the describe changes, the
+	 * field is gone, and the earlier describe stays valid for its holders */
+	ctl_ok(emu_ctl(&f->e, "POST", "/__emu/fls",
+		       "{\"object\":\"Lead\",\"field\":\"Title\",\"read\":false}"),
+	       &f->e, "fls");
+	sleep(1); /* Last-Modified has whole seconds */
+	const sf_describe *d3;
+	assert_int_equal(sf_describe_object(f->c, "Lead", &d3, &changed, &f->err), 0);
+	assert_int_equal(changed, 1);
+	assert_ptr_not_equal(d3, d);
+	assert_int_equal(d3->nfields + 1, d->nfields);
+	for (size_t i = 0; i < d3->nfields; i++)
+		assert_string_not_equal(d3->fields[i].name, "Title");
+	assert_string_equal(d->name, "Lead");
+
 	const char *want[] = {"lastname", "Email", "NoSuchField__c", NULL};
 	crmsync_field_desc *sel;
 	size_t n;
@@ -566,6 +581,15 @@ static void test_budget(void **state)
 	clear_log(f);
 	assert_int_not_equal(sf_query_count(f->c, "SELECT COUNT() FROM Lead", &n, &f->err), 0);
 	assert_int_equal(calls(f, "/services/data"), 0);
+
+	/* the allowance rolls over: /limits is asked even past the budget, and
+	 * calls flow again */
+	ctl_ok(emu_ctl(&f->e, "POST", "/__emu/limits", "{\"used\":10}"), &f->e, "limits");
+	assert_int_equal(sf_refresh_limits(f->c, &f->err), 0);
+	sf_limits(f->c, &used, &max, &budget);
+	assert_int_equal(max, 100);
+	assert_true(used >= 10 && used <= 11);
+	assert_int_equal(sf_query_count(f->c, "SELECT COUNT() FROM Lead", &n, &f->err), 0);
 	fx_stop(f);
 }
 
@@ -747,6 +771,21 @@ static void test_replication(void **state)
 	if (l.n != 1)
 		fail_msg("getDeleted gave %d ids: %s", l.n, f->c->body);
 	assert_string_equal(l.last, res.items[1].id);
+
+	/* queryAll sees the deleted row, query does not */
+	int64_t n_live = -1;
+	assert_int_equal(sf_query_count(f->c, "SELECT COUNT() FROM Lead WHERE IsDeleted = true",
+					&n_live, &f->err),
+			 0);
+	assert_int_equal(n_live, 0);
+	struct collect del_rows = {0};
+	sf_query_opts all = {.all = 1};
+	del_rows.all_ids_valid = del_rows.datetimes_typed = 1;
+	assert_int_equal(sf_query(f->c, "SELECT Id FROM Lead WHERE IsDeleted = true", &all,
+				  collect_cb, &del_rows, &f->err),
+			 0);
+	assert_int_equal(del_rows.records, 1);
+	assert_string_equal(del_rows.first_id, res.items[1].id);
 
 	/* local date rules: nothing sent */
 	assert_int_not_equal(sf_get_updated(f->c, "Lead", start - start % 60000 + 1000,
