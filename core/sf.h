@@ -223,8 +223,11 @@ void sf_write_results_free(sf_write_results *r);
  * and fills out->items[i] for input i. On failure, out->count tells how many
  * leading records have a known outcome. allOrNone is false. Record fields are
  * sent as they are typed (DATETIME as Salesforce datetime text); an update
- * record must carry "Id" (not sent as a field), an upsert record the external
- * id field. A create that fails mid-flight returns SF_E_OUTCOME_UNKNOWN. */
+ * record must carry "Id" (which names the record), an upsert record the external
+ * id field; a create's "Id" is not sent. A create that may have reached
+ * Salesforce but got no clear answer (5xx, dropped connection, timeout) is not
+ * resent and fails with SF_E_OUTCOME_UNKNOWN; update, upsert and delete are
+ * retried like reads, since repeating them cannot duplicate anything. */
 int sf_create(sf_client *c, const char *type, cs_record *const *recs, size_t n,
 	      sf_write_results *out, cs_error *err);
 int sf_update(sf_client *c, const char *type, cs_record *const *recs, size_t n,

@@ -769,6 +769,9 @@ static int sf_perform(sf_client *c, const struct sf_req *r, const char *url, lon
 	*status = 0;
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+	long nconn = 0;
+	if (curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &nconn) == CURLE_OK && nconn > 0)
+		c->connects += nconn;
 	sf_trace(c, r, url, *status, rc, (long)(cs_now_ms() - t0));
 	if (rc != CURLE_OK) {
 		char path[512];

@@ -38,6 +38,7 @@ struct sf_client {
 	/* limits */
 	int64_t api_used, api_max;
 	int64_t requests;
+	int64_t connects; /* new connections opened (keep-alive reuses the rest) */
 
 	/* last failure */
 	int kind;

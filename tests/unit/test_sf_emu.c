@@ -398,8 +398,13 @@ static void test_query_paging(void **state)
 	assert_non_null(strstr(f->e.body, "batchSize=200"));
 
 	int64_t n = -1;
+	int64_t conns = f->c->connects, reqs = sf_request_count(f->c);
 	assert_int_equal(sf_query_count(f->c, "SELECT COUNT() FROM Lead", &n, &f->err), 0);
 	assert_int_equal(n, 450);
+	assert_int_equal(sf_query_count(f->c, "SELECT COUNT() FROM Lead", &n, &f->err), 0);
+	/* keep-alive: two more requests on the connection already open */
+	assert_int_equal(sf_request_count(f->c) - reqs, 2);
+	assert_int_equal(f->c->connects - conns, 0);
 
 	/* queryAll sees the same live rows */
 	struct collect all = {0};
