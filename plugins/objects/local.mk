@@ -36,7 +36,8 @@ plugins_objects_custom_la_CFLAGS = $(AM_CFLAGS)
 plugins_objects_custom_la_LDFLAGS = $(PLUGIN_LINK)
 
 # Tests: the plugins loaded through the real loader (cmocka, under valgrind),
-# the out-of-tree example built as a test module, and `crmsync plugins`.
+# the out-of-tree example built as a test module, `crmsync plugins`, and
+# every plugin rule end to end against sfemu.
 if ENABLE_TESTS
 check_LTLIBRARIES += tests/thirdparty/invoice.la
 tests_thirdparty_invoice_la_SOURCES = tests/thirdparty/invoice.c
@@ -49,8 +50,8 @@ tests_objects_test_objects_SOURCES = tests/objects/test_objects.c
 tests_objects_test_objects_CFLAGS = $(unit_cflags)
 tests_objects_test_objects_LDADD = $(unit_libs)
 
-TESTS += tests/objects/plugins.sh
-dist_check_SCRIPTS += tests/objects/plugins.sh
+TESTS += tests/objects/plugins.sh tests/objects/e2e.sh
+dist_check_SCRIPTS += tests/objects/plugins.sh tests/objects/e2e.sh
 endif
 EXTRA_DIST += tests/thirdparty/invoice.c docs/PLUGINS.md
 dist_doc_DATA += docs/PLUGINS.md
