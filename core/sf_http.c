@@ -732,6 +732,11 @@ static int sf_perform(sf_client *c, const struct sf_req *r, const char *url, lon
 	    h, CURLOPT_LOW_SPEED_TIME,
 	    (c->transfer_timeout_ms + 999) / 1000 > 0 ? (c->transfer_timeout_ms + 999) / 1000 : 1L);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	/* libcurl silently resends a request whose reused connection died before
+	 * any answer byte: harmless for a read, a duplicate for a create that the
+	 * server did process. A create therefore gets a connection of its own. */
+	if (r->safety == SF_UNSAFE)
+		curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "crmsync/" PACKAGE_VERSION);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sf_on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, c);

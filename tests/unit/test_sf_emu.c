@@ -447,6 +447,17 @@ static void test_locator_expiry(void **state)
 	assert_int_equal(sf_error_kind(f->c), SF_E_LOCATOR);
 	assert_non_null(strstr(f->err.msg, "INVALID_QUERY_LOCATOR"));
 	fx_stop(f);
+
+	/* the same when the org answers 404 for a dead locator */
+	const char *args[] = {"--locator-status", "404", NULL};
+	f = fx_start(args);
+	seed(f, "Lead", 250);
+	struct collect col2 = {.expire_cursors_after_page = 1};
+	query_leads(f, &col2, 200, 0);
+	assert_int_equal(col2.records, 200);
+	assert_int_equal(sf_error_kind(f->c), SF_E_LOCATOR);
+	assert_int_equal(sf_error_status(f->c), 404);
+	fx_stop(f);
 }
 
 static void test_faults_retried(void **state)
@@ -465,16 +476,25 @@ static void test_faults_retried(void **state)
 	    "\"count\":1}",
 	    "{\"method\":\"GET\",\"path\":\"/services/data/v59.0/query\",\"status\":503,"
 	    "\"content_type\":\"text/html\",\"body\":\"<html>down</html>\",\"count\":2}",
+	    /* stalls past the 1 s transfer timeout once */
+	    "{\"method\":\"GET\",\"path\":\"/services/data/v59.0/query\",\"delay_ms\":2500,"
+	    "\"count\":1}",
 	};
+	/* requests the emulator saw (the stalled one is logged only once it has
+	 * slept, after the test looked) */
+	const long seen[] = {2, 2, 2, 3, 1};
 	for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
 		assert_int_equal(sf_login(f->c, &f->err), 0);
 		clear_log(f);
 		fault(f, rules[i]);
 		n = -1;
+		int64_t t0 = cs_now_ms();
 		if (sf_query_count(f->c, "SELECT COUNT() FROM Lead", &n, &f->err))
 			fail_msg("rule %s: %s", rules[i], f->err.msg);
 		assert_int_equal(n, 5);
-		assert_int_equal(calls(f, "/services/data/v59.0/query"), i == 3 ? 3 : 2);
+		assert_int_equal(calls(f, "/services/data/v59.0/query"), seen[i]);
+		if (i == 4)
+			assert_true(cs_now_ms() - t0 >= 1000); /* it did wait for the timeout */
 	}
 	fx_stop(f);
 }
@@ -715,6 +735,33 @@ static void test_create_not_retried(void **state)
 	assert_int_equal(res.count, 0);
 	assert_int_equal(calls(f, "/services/data/v59.0/composite/sobjects"), 1);
 	sf_write_results_free(&res);
+
+	/* nor after the connection dropped with the request sent */
+	fault(f, "{\"method\":\"POST\",\"path\":\"/services/data/v59.0/composite/sobjects\","
+		 "\"drop\":true,\"count\":1}");
+	clear_log(f);
+	assert_int_not_equal(sf_create(f->c, "Lead", recs, 1, &res, &f->err), 0);
+	assert_int_equal(sf_error_kind(f->c), SF_E_OUTCOME_UNKNOWN);
+	assert_non_null(strstr(f->err.msg, "outcome is unknown"));
+	assert_int_equal(calls(f, "/services/data/v59.0/composite/sobjects"), 1);
+	sf_write_results_free(&res);
+
+	/* an update by id is retried after a drop: it cannot duplicate */
+	cs_record *up[1] = {cs_record_new()};
+	seed(f, "Lead", 1);
+	struct collect one = {0};
+	assert_int_equal(
+	    sf_query(f->c, "SELECT Id FROM Lead LIMIT 1", NULL, collect_cb, &one, &f->err), 0);
+	cs_record_set_str(up[0], "Id", CRMSYNC_ID, one.first_id, -1);
+	cs_record_set_str(up[0], "Title", CRMSYNC_STRING, "Retried", -1);
+	fault(f, "{\"method\":\"PATCH\",\"path\":\"/services/data/v59.0/composite/sobjects\","
+		 "\"drop\":true,\"count\":1}");
+	clear_log(f);
+	assert_int_equal(sf_update(f->c, "Lead", up, 1, &res, &f->err), 0);
+	assert_true(res.items[0].success);
+	assert_int_equal(calls(f, "/services/data/v59.0/composite/sobjects"), 2);
+	sf_write_results_free(&res);
+	cs_record_free(up[0]);
 
 	/* an upsert by external id is retried: it cannot duplicate */
 	cs_record *ups[1] = {lead("Twice", "Safe", "ext-safe")};
