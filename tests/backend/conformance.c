@@ -592,6 +592,8 @@ static void t_transactions(void **state)
 	crmsync_record *a = lead_rec("00Q000000000001AAA", "A", 1000);
 	OK(upsert1(t, "lead", a, out));
 	OK(t->ops->state_set(t->st, "lead", "checkpoint", "page-1", &t->err));
+	/* Applications keep reading while the page is open, and see none of it. */
+	assert_string_equal(hook_query(buf, sizeof buf, "SELECT count(*) FROM lead"), "0");
 	OK(t->ops->rollback(t->st, &t->err));
 	assert_int_equal(t->ops->state_get(t->st, "lead", "checkpoint", buf, sizeof buf, &t->err),
 			 CRMSYNC_ENOENT);
@@ -1123,6 +1125,21 @@ static void t_errors_name_what_and_where(void **state)
 	assert_non_null(strstr(t->err.msg, "Is_Deleted"));
 }
 
+/* A store without settings is refused at init, naming the config section. */
+static void t_config_refused(void **state)
+{
+	cs_error err = CS_ERROR_INIT;
+	cs_config *cfg = cs_config_new();
+	cs_loader *ld = cs_loader_new(cfg, &err);
+	cs_plugin *p = NULL;
+	(void)state;
+	assert_non_null(ld);
+	assert_true(cs_loader_load_file(ld, so_path, &p, &err) < 0);
+	assert_non_null(strstr(err.msg, "[storage]"));
+	cs_loader_free(ld);
+	cs_config_free(cfg);
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 static void parse_settings(const char *spec)
@@ -1212,6 +1229,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_bookkeeping, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_stats_local_rows, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_errors_name_what_and_where, setup, teardown),
+	    cmocka_unit_test(t_config_refused),
 	};
 	int rc = cmocka_run_group_tests_name("backend conformance", tests, NULL, NULL);
 	cleanup();
