@@ -616,5 +616,9 @@ ok(r.status == 200 and call("GET", DATA + "/sobjects/Lead/" + r.json["ids"]["Lea
    == "2024-05-05T05:05:05.000+0000", "seed explicit records with ids and stamps", r)
 err_is(call("GET", "/services/data/v59.0/__emu/stats"), 404, "NOT_FOUND", "the control plane is not under /services")
 
-print("1..%d" % N)
+if os.environ.get("TAP_COUNT_FILE"):  # test_api.sh adds its own lines and the plan
+    with open(os.environ["TAP_COUNT_FILE"], "w") as f:
+        f.write("%d\n" % N)
+else:
+    print("1..%d" % N)
 sys.exit(1 if FAILED else 0)
