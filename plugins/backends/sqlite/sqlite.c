@@ -129,7 +129,8 @@ int sqb_op_begin(sqb *s, crmsync_error *err)
 	int rc = sqb_exec(s, "BEGIN IMMEDIATE", "starting a write transaction", err);
 	if (rc)
 		return rc;
-	rc = sqb_exec(s, "UPDATE _crmsync_ctl SET sync = 1", "starting a write transaction", err);
+	rc = sqb_exec(s, "INSERT OR REPLACE INTO _crmsync_ctl(k, sync) VALUES(1, 1)",
+		      "starting a write transaction", err);
 	if (rc)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	return rc;
@@ -156,7 +157,8 @@ int sqb_op_end(sqb *s, int rc, crmsync_error *err)
 		return rc;
 	}
 	if (!rc) {
-		rc = sqb_exec(s, "UPDATE _crmsync_ctl SET sync = 0", "committing", err);
+		rc = sqb_exec(s, "INSERT OR REPLACE INTO _crmsync_ctl(k, sync) VALUES(1, 0)",
+			      "committing", err);
 		if (!rc)
 			rc = sqb_exec(s, "COMMIT", "committing", err);
 	}

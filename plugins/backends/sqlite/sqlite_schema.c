@@ -19,6 +19,8 @@
 #include <string.h>
 #include <strings.h>
 
+#define SQB_LAYOUT "sqlite-layout-2"
+
 static const char *const sqb_bookkeeping[] = {
     "local_id", "id", "is_deleted", "crm_modstamp", "merged_into", "sync_state", "sync_mark", NULL};
 
@@ -309,6 +311,9 @@ static void sqb_fingerprint(const crmsync_unit_schema *sc, char out[17])
 		h ^= 0xff;                                                                         \
 		h *= 1099511628211ull;                                                             \
 	} while (0)
+	/* The layout of tables and triggers this code makes: bump it when they
+	 * change, and every unit is laid out again on its next ensure_unit. */
+	SQB_MIX(SQB_LAYOUT, sizeof SQB_LAYOUT - 1);
 	SQB_MIX(sc->sobject ? sc->sobject : "", strlen(sc->sobject ? sc->sobject : ""));
 	SQB_MIX(&sc->direction, sizeof sc->direction);
 	for (size_t i = 0; i < sc->nfields; i++) {
@@ -455,7 +460,8 @@ static int sqb_triggers(sqb *s, const crmsync_unit_schema *sc, const char *qtabl
 			       "dropping the capture triggers", err);
 	if (rc || (sc->direction & CRMSYNC_PUSH) == 0)
 		return rc;
-	static const char when[] = "WHEN (SELECT sync FROM _crmsync_ctl WHERE k = 1) = 0";
+	static const char when[] =
+	    "WHEN coalesce((SELECT sync FROM _crmsync_ctl WHERE k = 1), 0) = 0";
 	static const char now[] = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)";
 	rc = sqb_exec_free(
 	    s,
