@@ -4,9 +4,9 @@
 # directions and dependencies and exits 0; a bad value in a plugin's section
 # makes it exit non-zero naming the plugin, the place and the key; the
 # out-of-tree Invoice__c example, built from its source with the compiler
-# alone, is listed next to them.
+# alone, is listed next to them, and the author guide shows its source as it is.
 . "$top_srcdir/tests/lib.sh"
-plan 25
+plan 26
 objs="$top_builddir/plugins/objects"
 bin="$top_builddir/crmsync"
 
@@ -49,4 +49,10 @@ CRMSYNC_PLUGIN_PATH="$T/drop:$objs" "$bin" plugins >"$T/o" 2>"$T/e"
 exit_is "with the drop-in next to the built plugins, nothing is rejected" 0 $?
 contains "the drop-in is listed with its unit" "$T/o" \
 	"unit invoice__c (Invoice__c, CRM to local; after account, contact)"
+python3 -c "
+import sys
+doc = open(sys.argv[1]).read()
+src = open(sys.argv[2]).read().rstrip('\\n')
+sys.exit(0 if src in doc else 1)" "$top_srcdir/docs/PLUGINS.md" "$top_srcdir/tests/thirdparty/invoice.c"
+ok $? "docs/PLUGINS.md walks through tests/thirdparty/invoice.c exactly as it is built"
 done_testing
