@@ -2,12 +2,13 @@
 # tests/objects/e2e.sh - the object plugins' rules end to end: crmsync against
 # sfemu into SQLite, CRM-side edits through the emulator's control plane, local
 # edits with plain SQL. Activities only with a person, lead defaults on create,
-# a contact's owner never changed from the local side, campaign member statuses
-# refused locally, the sync filter (an excluded record keeps its last values),
-# custom objects by name, and the out-of-tree Invoice__c plugin dropped in.
+# lead conversion, a contact's owner never changed from the local side,
+# campaign member statuses refused locally, the sync filter (an excluded record
+# keeps its last values), custom objects by name, and the out-of-tree
+# Invoice__c plugin dropped in.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/e2e/e2e.sh"
-plan 24
+plan 26
 
 # dump TYPE: the CRM's records of TYPE as JSON lines, one per record
 dump() { emu GET "dump/$1" | python3 -c "
@@ -54,6 +55,14 @@ lsql "update lead set title='Buyer' where id='$N1'"
 cs sync --once >"$T/o" 2>&1
 ok $([ "$(crm Lead "$N1" Title)" = Buyer ] && [ "$(crm Lead "$N1" Company)" = Unknown_Co ]; echo $?) \
 	"a later update goes out as it is"
+
+# --- lead conversion: linked locally, and the plugin says so --------------------------
+CV=$(sql "select id from lead where is_deleted=0 and isconverted=0 and id is not null order by id desc limit 1")
+CVC=$(emu POST convert-lead "{\"leadId\":\"$CV\"}" | json_get contactId)
+CS_LOG=info cs sync --once >"$T/o" 2>&1
+ok $([ "$(sql "select convertedcontactid from lead where id='$CV'")" = "$CVC" ]; echo $?) \
+	"a lead converted in the CRM is linked to its contact locally"
+contains "the lead plugin logs the conversion" "$T/o" "lead $CV was converted to contact $CVC"
 
 # --- contact: the owner is never changed from the local side -------------------------
 C=$(sql "select id from contact where is_deleted=0 order by id limit 1")
