@@ -433,7 +433,9 @@ typedef struct crmsync_backend_ops {
 	int (*rollback)(void *state, crmsync_error *err);
 
 	/* Insert or update by CRM id. out[i] receives an enum crmsync_outcome per record.
-	 * Fields absent from a record are left as they are. Clears a tombstone. */
+	 * Fields absent from a record are left as they are; fields the unit's schema
+	 * does not have are not stored (the backend logs a warning). SystemModstamp
+	 * goes to crm_modstamp. Clears a tombstone. */
 	int (*upsert)(void *state, const char *unit, crmsync_record *const *recs, size_t n,
 		      uint8_t *out, crmsync_error *err);
 	/* Tombstone (or, with remove=1, delete) rows by CRM id. merged_into may be NULL

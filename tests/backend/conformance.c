@@ -1105,9 +1105,18 @@ static void t_errors_name_what_and_where(void **state)
 	assert_int_equal(upsert1(t, "opportunity", r, out), CRMSYNC_ENOENT);
 	assert_non_null(strstr(t->err.msg, "opportunity"));
 	ensure_lead(t);
+	/* A field the schema lacks is not stored, and does not fail the page. */
 	set_s(r, "NoSuchField__c", "x");
+	OK(upsert1(t, "lead", r, out));
+	assert_int_equal(out[0], CRMSYNC_OUT_NEW);
+	crmsync_record *back = read_row(t, "lead", "00Q000000000001AAA", 0);
+	assert_int_equal(H->record_get(back, "NoSuchField__c", NULL), CRMSYNC_ENOENT);
+	assert_text(back, "LastName", "One");
+	H->record_free(back);
+	/* A value of the wrong type fails, naming unit, record and field. */
+	set_s(r, "HasOptedOutOfEmail", "yes");
 	assert_int_equal(upsert1(t, "lead", r, out), CRMSYNC_EINVAL);
-	assert_non_null(strstr(t->err.msg, "NoSuchField__c"));
+	assert_non_null(strstr(t->err.msg, "HasOptedOutOfEmail"));
 	assert_non_null(strstr(t->err.msg, "00Q000000000001AAA"));
 	assert_non_null(strstr(t->err.msg, "lead"));
 	H->record_free(r);

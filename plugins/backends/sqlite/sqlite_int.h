@@ -37,7 +37,7 @@ typedef struct sqb_bval {
 typedef struct sqb_upsert_set {
 	size_t npos;  /* fields in the record */
 	char **names; /* their names, lowercase */
-	int *role;    /* per position: field index, SQB_ROLE_ID or SQB_ROLE_MODSTAMP */
+	int *role;    /* per position: field index or SQB_ROLE_* */
 	size_t ncols; /* positions with role >= 0 */
 	sqlite3_stmt *sel, *ins, *upd;
 	sqb_bval *bv; /* ncols values of the record being written */
@@ -46,6 +46,7 @@ typedef struct sqb_upsert_set {
 
 #define SQB_ROLE_ID (-1)
 #define SQB_ROLE_MODSTAMP (-2)
+#define SQB_ROLE_IGNORE (-3) /* not a column of the table */
 
 typedef struct sqb_unit {
 	char *name;  /* table name */

@@ -449,11 +449,15 @@ static int sqb_set_build(sqb *s, sqb_unit *u, const crmsync_record *rec, sqb_ups
 		}
 		int fi = sqb_field_index(u, name);
 		if (fi < 0) {
-			rc = sqb_errf(s, err, CRMSYNC_EINVAL,
-				      "unit %s, record %s: field %s is not in the unit's schema: "
-				      "call ensure_unit with the current describe first",
-				      u->name, sqb_rec_id(s, rec), name);
-			goto out;
+			/* Stored only where the table has the column (engine contract):
+			 * said once per field list, since the statements are cached. */
+			s->host->log(s->self, CRMSYNC_LOG_WARN,
+				     "unit %s: records carry field %s, which is not in the unit's "
+				     "schema: it is not stored (declare the field, or drop it in "
+				     "map_in)",
+				     u->name, name);
+			set->role[i] = SQB_ROLE_IGNORE;
+			continue;
 		}
 		set->role[i] = fi;
 		int p = 3 + (int)set->ncols++;
@@ -609,7 +613,7 @@ static int sqb_upsert_one(sqb *s, sqb_unit *u, const crmsync_record *rec, uint8_
 			rc = sqb_bval_from(s, u, &msf, &v, rid, &ms, err);
 			if (rc)
 				return rc;
-		} else {
+		} else if (set->role[i] >= 0) {
 			rc = sqb_bval_from(s, u, &u->fields[set->role[i]], &v, rid, &set->bv[c++],
 					   err);
 			if (rc)
