@@ -346,7 +346,7 @@ typedef struct crmsync_change_query {
 	size_t max;             /* at most this many rows; 0 = no limit */
 	int64_t now_ms;         /* skip rows whose retry time is later; a failed row
 				 * acknowledged with retry_at_ms 0 is skipped until it
-				 * is edited again */
+				 * is edited again. 0: retry times are ignored */
 	const char *const *ids; /* only rows with these CRM ids (ignores retry times) */
 	size_t nids;
 } crmsync_change_query;

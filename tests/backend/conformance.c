@@ -840,6 +840,10 @@ static void t_ack_failure_and_retry(void **state)
 	OK(t->ops->unit_stats(t->st, "lead", &st, &t->err));
 	assert_int_equal(st.pending, 2);
 	assert_int_equal(st.failed, 1);
+	/* ... or when retry times are ignored (now_ms 0, an explicit push) ... */
+	crmsync_change_query q0 = {.size = sizeof q0};
+	read_changes(t, &q0, &g);
+	assert_int_equal(g.n, 2);
 	/* ... and an application edit makes it due again. */
 	hook_exec("UPDATE lead SET company = 'Z' WHERE id = '00Q000000000001AAA'");
 	read_changes(t, &q, &g);

@@ -54,7 +54,7 @@ static int sqb_candidates(sqb *s, sqb_unit *u, const crmsync_change_query *q, sq
 			  size_t *nout, crmsync_error *err)
 {
 	sqlite3_stmt *st;
-	int all = !q || q->nids > 0;
+	int all = !q || q->nids > 0 || q->now_ms == 0; /* retry times ignored */
 	int rc = sqb_prepare(
 	    s,
 	    "SELECT g.row, g.last, coalesce(p.attempts, 0), p.message FROM (SELECT row, "
