@@ -1438,6 +1438,13 @@ void api_handle(emu *e, req *r, resp *rs)
 	}
 	e->api_used++;
 	e->total_calls++;
+	const char *ct = req_header(r, "Content-Type");
+	if (r->body_len && ct && !strcasestr(ct, "json")) {
+		/* JSON bodies only: the emulator speaks no XML */
+		resp_err(rs, 415, "UNSUPPORTED_MEDIA_TYPE",
+			 "Content type not supported: send application/json");
+		return;
+	}
 	api_dispatch(e, r, rs, end + 2);
 	r->version = NULL;
 }

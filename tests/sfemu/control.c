@@ -395,14 +395,14 @@ static json_t *config_json(emu *e)
 {
 	emu_config *c = &e->cfg;
 	return json_pack(
-	    "{s:i,s:b,s:b,s:s,s:i,s:b,s:b,s:i,s:i,s:I,s:I,s:i,s:b,s:i,s:i}", "locatorStatus",
+	    "{s:i,s:b,s:b,s:s,s:i,s:b,s:i,s:i,s:I,s:I,s:i,s:b,s:i,s:i}", "locatorStatus",
 	    c->locator_status, "deletedGetEntityIsDeleted", c->deleted_get_code,
 	    "patchMissingCrossReference", c->patch_missing_xref, "convertedLeadMessage",
 	    c->converted_msg, "minReplicationGapSeconds", c->min_replication_gap_s, "cursorReplay",
-	    c->cursor_replay, "cursorLive", c->cursor_live, "legacyCursors", c->legacy_cursors,
-	    "cursorMax", c->cursor_max, "cursorTtlMs", (json_int_t)c->cursor_ttl_ms, "tokenTtlMs",
-	    (json_int_t)c->token_ttl_ms, "chaosBatch", c->chaos_batch, "refreshRotation",
-	    c->refresh_rotation, "maxIds", c->max_ids, "defaultBatch", c->default_batch);
+	    c->cursor_replay, "legacyCursors", c->legacy_cursors, "cursorMax", c->cursor_max,
+	    "cursorTtlMs", (json_int_t)c->cursor_ttl_ms, "tokenTtlMs", (json_int_t)c->token_ttl_ms,
+	    "chaosBatch", c->chaos_batch, "refreshRotation", c->refresh_rotation, "maxIds",
+	    c->max_ids, "defaultBatch", c->default_batch);
 }
 
 static void set_config(emu *e, json_t *in)
@@ -417,7 +417,6 @@ static void set_config(emu *e, json_t *in)
 	CI("patchMissingCrossReference", patch_missing_xref);
 	CI("minReplicationGapSeconds", min_replication_gap_s);
 	CI("cursorReplay", cursor_replay);
-	CI("cursorLive", cursor_live);
 	CI("legacyCursors", legacy_cursors);
 	CI("cursorMax", cursor_max);
 	CI("chaosBatch", chaos_batch);

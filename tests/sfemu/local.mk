@@ -22,4 +22,4 @@ if ENABLE_TESTS
 TESTS += tests/sfemu/test_api.sh tests/sfemu/test_cli.sh
 dist_check_SCRIPTS += tests/sfemu/test_api.sh tests/sfemu/test_cli.sh
 endif
-EXTRA_DIST += tests/sfemu/test_api.py
+EXTRA_DIST += tests/sfemu/test_api.py tests/sfemu/bench_query.c

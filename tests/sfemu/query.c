@@ -16,6 +16,8 @@ typedef struct lnode {
 	bool group;
 	int item;	 /* field: its column; group: the parent-id column */
 	const char *key; /* JSON key */
+	char *prefix;	 /* ,"key": ready to copy */
+	size_t prefix_len;
 	const char *object;
 	const emu_field *field;
 	struct lnode *kids;
@@ -40,6 +42,7 @@ static uint64_t cursor_seq;
 
 static void lnode_free(lnode *n)
 {
+	free(n->prefix);
 	for (int i = 0; i < n->nkids; i++)
 		lnode_free(&n->kids[i]);
 	free(n->kids);
@@ -69,6 +72,19 @@ static lnode *find_group(lnode *root, const soql_item *it, int depth)
 	return g;
 }
 
+static void set_prefixes(lnode *g)
+{
+	for (int i = 0; i < g->nkids; i++) {
+		lnode *k = &g->kids[i];
+		buf b = {0};
+		buf_printf(&b, ",\"%s\":", k->key);
+		k->prefix_len = b.len;
+		k->prefix = buf_take(&b);
+		if (k->group)
+			set_prefixes(k);
+	}
+}
+
 static void build_layout(cursor *cu)
 {
 	cu->id_col = -1;
@@ -95,6 +111,7 @@ static void build_layout(cursor *cu)
 				cu->id_col = (int)i;
 		}
 	}
+	set_prefixes(&cu->root);
 }
 
 static void cursor_free(cursor *cu)
@@ -136,6 +153,7 @@ static void cursors_gc(emu *e)
 static void emit_attributes(emu *e, req *r, buf *b, const char *type, const char *id)
 {
 	(void)e;
+	buf_reserve(b, 128);
 	buf_puts(b, "{\"attributes\":{\"type\":\"");
 	buf_puts(b, type);
 	buf_puts(b, "\",\"url\":\"/services/data/v");
@@ -147,14 +165,25 @@ static void emit_attributes(emu *e, req *r, buf *b, const char *type, const char
 	buf_put(b, "\"}", 2);
 }
 
+/* The base records' attributes up to the id, made once per page. */
+static void emit_base_attributes(buf *b, const char *prefix, size_t n, const char *id)
+{
+	buf_reserve(b, n + 24);
+	memcpy(b->p + b->len, prefix, n);
+	b->len += n;
+	size_t il = strlen(id);
+	memcpy(b->p + b->len, id, il);
+	b->len += il;
+	b->p[b->len++] = '"';
+	b->p[b->len++] = '}';
+	b->p[b->len] = 0;
+}
+
 static void emit_group(emu *e, req *r, buf *b, lnode *g, sqlite3_stmt *st)
 {
 	for (int i = 0; i < g->nkids; i++) {
 		lnode *k = &g->kids[i];
-		buf_putc(b, ',');
-		buf_putc(b, '"');
-		buf_puts(b, k->key);
-		buf_put(b, "\":", 2);
+		buf_put(b, k->prefix, k->prefix_len);
 		if (!k->group) {
 			emit_value(b, k->field, st, k->item);
 			continue;
@@ -185,6 +214,11 @@ static int emit_page(emu *e, req *r, cursor *cu, size_t off, size_t count, buf *
 		sqlite3_prepare_v2(e->db, sql, -1, &idst, NULL);
 	}
 	int n = 0;
+	char prefix[256];
+	int pn =
+	    snprintf(prefix, sizeof prefix,
+		     "{\"attributes\":{\"type\":\"%s\",\"url\":\"/services/data/v%s/sobjects/%s/",
+		     cu->obj->name, r->version, cu->obj->name);
 	for (size_t i = off; i < off + count && i < cu->n; i++) {
 		sqlite3_reset(st);
 		sqlite3_bind_int64(st, 1, cu->rowids[i]);
@@ -201,7 +235,7 @@ static int emit_page(emu *e, req *r, cursor *cu, size_t off, size_t count, buf *
 		}
 		if (n++)
 			buf_putc(b, ',');
-		emit_attributes(e, r, b, cu->obj->name, id ? id : "");
+		emit_base_attributes(b, prefix, (size_t)pn, id ? id : "");
 		emit_group(e, r, b, &cu->root, st);
 		buf_putc(b, '}');
 	}

@@ -139,7 +139,6 @@ typedef struct emu_config {
 	int patch_missing_xref; /* PATCH of a missing id: 0 NOT_FOUND, 1 INVALID_CROSS_REFERENCE_KEY
 				 */
 	char converted_msg[128];   /* CANNOT_UPDATE_CONVERTED_LEAD text */
-	int cursor_live;	   /* 0: cursors read current values of snapshotted ids (default) */
 	int min_replication_gap_s; /* getUpdated end - start must exceed this (after truncation) */
 	int user_has_isdeleted;	   /* 0 */
 	int cursor_replay;	   /* 1: a locator may be fetched again */

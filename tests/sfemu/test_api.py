@@ -275,6 +275,8 @@ err_is(call("POST", DATA + "/sobjects/Lead", {"LastName": "x", "Company": "c", "
        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "restricted picklist value")
 err_is(call("POST", DATA + "/sobjects/Lead", raw="{\"LastName\": "), 400, "JSON_PARSER_ERROR",
        "bad JSON -> JSON_PARSER_ERROR")
+err_is(call("POST", DATA + "/sobjects/Lead", raw="<Lead/>", headers={"Content-Type": "application/xml"}), 415,
+       "UNSUPPORTED_MEDIA_TYPE", "a non-JSON body -> 415")
 r = call("POST", DATA + "/sobjects/Contact", {"LastName": "C", "AccountId": LID})
 ok(r.status == 400 and r.code() == "MALFORMED_ID" and "id value of incorrect type" in r.json[0]["message"],
    "lookup of the wrong type -> MALFORMED_ID", r)
