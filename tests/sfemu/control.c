@@ -459,6 +459,7 @@ void control_handle(emu *e, req *r, resp *rs)
 		json_array_clear(e->log);
 		json_object_clear(e->stats);
 		json_object_clear(e->tokens);
+		json_array_clear(e->rules);
 		e->api_used = 0;
 		e->total_calls = 0;
 		e->open_txn_start = 0;
@@ -700,6 +701,20 @@ void control_handle(emu *e, req *r, resp *rs)
 			bad(rs, 404, "unknown object type");
 		else
 			dump(e, r, o, rs);
+	} else if (!strcmp(p, "validation")) {
+		/* {"object":"Lead","field":"Title","reject":"Bad"|null,"message":"..."} */
+		if (del) {
+			json_array_clear(e->rules);
+		} else if (post) {
+			if (!json_is_string(json_object_get(in, "object")) ||
+			    !json_is_string(json_object_get(in, "field")) ||
+			    !json_object_get(in, "reject")) {
+				bad(rs, 400, "a rule needs object, field and reject");
+				goto out;
+			}
+			json_array_append(e->rules, in);
+		}
+		ok(rs, json_pack("{s:O}", "rules", e->rules));
 	} else if (get && !strcmp(p, "id18")) {
 		const char *in15 = req_arg(r, "id");
 		char out18[19];

@@ -448,6 +448,7 @@ int main(int argc, char **argv)
 	e->log = json_array();
 	e->stats = json_object();
 	e->tokens = json_object();
+	e->rules = json_array();
 
 	char err[512];
 	char *text = NULL;
@@ -541,6 +542,7 @@ out:
 	json_decref(e->log);
 	json_decref(e->stats);
 	json_decref(e->tokens);
+	json_decref(e->rules);
 	free(e->username);
 	free(e->password);
 	free(e->client_id);

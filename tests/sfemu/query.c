@@ -312,6 +312,8 @@ void query_handle(emu *e, req *r, resp *rs, const char *q, bool all)
 	soql_options opt = {.query_all = all, .seed = e->rng_seed, .now_ms = emu_now(e)};
 	soql_compiled *c = NULL;
 	soql_error serr;
+	if (all) /* the recycle bin keeps rows for 15 days */
+		store_purge(e, NULL, emu_now(e) - 15 * 86400000LL);
 	memset(&serr, 0, sizeof serr);
 	if (soql_compile(q, &sch, &opt, &c, &serr)) {
 		resp_err(rs, serr.http_status ? serr.http_status : 400,

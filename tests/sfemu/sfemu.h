@@ -184,6 +184,7 @@ typedef struct emu {
 	json_t *log;	/* array, ring of the last N requests */
 	json_t *stats;	/* object endpoint -> count */
 	json_t *tokens; /* object token -> {exp, user, revoked} */
+	json_t *rules;	/* validation rules: [{object, field, reject, message}] */
 	long total_calls;
 	int in_composite; /* subrequests are not counted separately */
 	long log_seq;

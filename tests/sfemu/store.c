@@ -779,6 +779,37 @@ out:
 	return rc;
 }
 
+/* Validation-rule hook (POST /__emu/validation): a rule rejects a value of a field
+ * ("reject": a string, or null for "must be filled") with FIELD_CUSTOM_VALIDATION_EXCEPTION. */
+static int check_rules(emu *e, emu_object *o, json_t **vals, emu_err *err)
+{
+	size_t i;
+	json_t *rule;
+	json_array_foreach(e->rules, i, rule)
+	{
+		const char *obj = json_string_value(json_object_get(rule, "object"));
+		const char *fn = json_string_value(json_object_get(rule, "field"));
+		json_t *rej = json_object_get(rule, "reject");
+		const char *msg = json_string_value(json_object_get(rule, "message"));
+		if (!obj || strcasecmp(obj, o->name) || !fn)
+			continue;
+		emu_field *f = object_field(o, fn);
+		if (!f)
+			continue;
+		json_t *v = vals[f - o->fields];
+		bool bad = json_is_null(rej)
+			       ? (!v || json_is_null(v))
+			       : (json_is_string(v) && json_is_string(rej) &&
+				  !strcasecmp(json_string_value(v), json_string_value(rej)));
+		if (bad)
+			return emu_seterr(err, 400, "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+					  json_is_true(json_object_get(rule, "noFields")) ? ""
+											  : f->name,
+					  "%s", msg ? msg : "Validation rule failed");
+	}
+	return 0;
+}
+
 static int check_required(emu_object *o, json_t **vals, emu_err *err)
 {
 	buf miss = {0}, names = {0};
@@ -941,7 +972,7 @@ int rec_update(emu *e, emu_object *o, const char *id18, json_t *fields, const wr
 		if (apply_input(e, o, fields, vals, false, w, err))
 			goto out;
 		compute(e, o, vals);
-		if (check_required(o, vals, err) ||
+		if (check_required(o, vals, err) || (!w->system && check_rules(e, o, vals, err)) ||
 		    (!w->skip_unique && check_unique(e, o, vals, id18, err)))
 			goto out;
 	}
