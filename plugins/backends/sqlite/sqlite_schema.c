@@ -19,7 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define SQB_LAYOUT "sqlite-layout-2"
+#define SQB_LAYOUT "sqlite-layout-3"
 
 static const char *const sqb_bookkeeping[] = {
     "local_id", "id", "is_deleted", "crm_modstamp", "merged_into", "sync_state", "sync_mark", NULL};
@@ -48,8 +48,12 @@ static const char sqb_catalogue[] =
     "CREATE TABLE IF NOT EXISTS _crmsync_state(unit TEXT NOT NULL, key TEXT NOT NULL,"
     " value TEXT, PRIMARY KEY(unit, key));"
     /* One entry per changed column (col NULL for an insert). "old" has no
-     * declared type, so it keeps any value exactly as the row held it. */
-    "CREATE TABLE IF NOT EXISTS _crmsync_log(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+     * declared type, so it keeps any value exactly as the row held it. seq
+     * needs no AUTOINCREMENT (which costs every write to a captured table a
+     * sqlite_sequence lookup): a new entry always gets a seq above every
+     * entry still present, and an acknowledgement only covers entries that
+     * are still present. */
+    "CREATE TABLE IF NOT EXISTS _crmsync_log(seq INTEGER PRIMARY KEY,"
     " unit TEXT, row INTEGER, op INTEGER, col TEXT, old,"
     " at_ms INTEGER);"
     "CREATE INDEX IF NOT EXISTS _crmsync_log_row ON _crmsync_log(unit, row, seq);"
