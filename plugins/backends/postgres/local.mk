@@ -1,1 +1,28 @@
-# plugins/backends/postgres: build rules
+# plugins/backends/postgres: PostgreSQL storage on libpq (included inside if HAVE_PQ).
+plugin_LTLIBRARIES += plugins/backends/postgres/postgres.la
+plugins_backends_postgres_postgres_la_SOURCES = \
+	plugins/backends/postgres/pg.c \
+	plugins/backends/postgres/pg_schema.c \
+	plugins/backends/postgres/pg_rows.c \
+	plugins/backends/postgres/pg_changes.c \
+	plugins/backends/postgres/pg_int.h
+plugins_backends_postgres_postgres_la_CFLAGS = $(AM_CFLAGS) $(PQ_CFLAGS)
+plugins_backends_postgres_postgres_la_LDFLAGS = $(PLUGIN_LINK)
+plugins_backends_postgres_postgres_la_LIBADD = $(PQ_LIBS) -lm
+EXTRA_DIST += plugins/backends/postgres/README.md
+
+# tests/pg: the conformance suite against a private server, capture, crash and
+# end-to-end tests. tests/pg/pg.sh starts the server.
+if ENABLE_TESTS
+check_PROGRAMS += tests/pg/conformance_pg
+tests_pg_conformance_pg_SOURCES = tests/backend/conformance.c tests/backend/hooks.h \
+	tests/pg/hook_pg.c
+# The suite's hook table lists SQLite's hook only: this build of it gets the
+# PostgreSQL hook under that name.
+tests_pg_conformance_pg_CFLAGS = $(unit_cflags) $(PQ_CFLAGS) -I$(top_srcdir)/tests/backend \
+	-Dbt_hook_sqlite=bt_hook_pg
+tests_pg_conformance_pg_LDADD = $(unit_libs) $(PQ_LIBS)
+TESTS += tests/pg/conformance.sh
+dist_check_SCRIPTS += tests/pg/conformance.sh
+EXTRA_DIST += tests/pg/pg.sh
+endif

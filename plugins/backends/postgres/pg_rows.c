@@ -1,0 +1,1013 @@
+/*
+ * pg_rows.c - the sync's writes to unit tables (upsert, tombstones, merges,
+ * row updates) and typed reads of a row. None of them is captured as a local
+ * change: they run with crmsync.sync set (pgb_op_begin).
+ *
+ * Upsert sends a page as one statement: every column of the page is one text
+ * array parameter, unnested into rows; an UPDATE ... FROM changes only the rows
+ * where a value IS DISTINCT FROM the stored one (or that were tombstones), an
+ * INSERT adds the rows whose id is not stored yet, and the statement returns
+ * which row of the page was new or updated. Everything else was skipped.
+ */
+#include "pg_int.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+int pgb_utf8_valid(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		unsigned c = p[i];
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		size_t len;
+		unsigned min, cp;
+		if ((c & 0xe0) == 0xc0) {
+			len = 2, min = 0x80, cp = c & 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			len = 3, min = 0x800, cp = c & 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			len = 4, min = 0x10000, cp = c & 0x07;
+		} else {
+			return 0;
+		}
+		if (i + len > n)
+			return 0;
+		for (size_t k = 1; k < len; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (p[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
+static void pgb_put(char *p, int64_t v, int digits)
+{
+	for (int i = digits - 1; i >= 0; i--, v /= 10)
+		p[i] = (char)('0' + v % 10);
+}
+
+/* "YYYY-MM-DDTHH:MM:SS.sssZ" without stdio. Years 0..9999; civil-from-days
+ * after H. Hinnant. */
+void pgb_format_datetime(int64_t ms, char buf[40])
+{
+	int64_t days = ms / 86400000, rem = ms % 86400000;
+	if (rem < 0) {
+		rem += 86400000;
+		days--;
+	}
+	int64_t z = days + 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1;
+	int64_t m = mp < 10 ? mp + 3 : mp - 9;
+	y += m <= 2;
+	if (y < 0 || y > 9999) {
+		snprintf(buf, 40, "%lld", (long long)ms); /* out of range: keep the number */
+		return;
+	}
+	pgb_put(buf, y, 4);
+	buf[4] = '-';
+	pgb_put(buf + 5, m, 2);
+	buf[7] = '-';
+	pgb_put(buf + 8, d, 2);
+	buf[10] = 'T';
+	pgb_put(buf + 11, rem / 3600000, 2);
+	buf[13] = ':';
+	pgb_put(buf + 14, rem / 60000 % 60, 2);
+	buf[16] = ':';
+	pgb_put(buf + 17, rem / 1000 % 60, 2);
+	buf[19] = '.';
+	pgb_put(buf + 20, rem % 1000, 3);
+	buf[23] = 'Z';
+	buf[24] = 0;
+}
+
+/* The shortest decimal text that reads back as the same double. */
+static void pgb_double_text(double d, char *buf, size_t cap)
+{
+	if (isinf(d)) {
+		snprintf(buf, cap, "%s", d < 0 ? "-Infinity" : "Infinity");
+		return;
+	}
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(buf, cap, "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			return;
+	}
+}
+
+static const char *pgb_type_name(int t)
+{
+	static const char *const n[] = {"null",	   "string", "integer",	 "double",
+					"boolean", "date",   "datetime", "id"};
+	return t >= 0 && t <= CRMSYNC_ID ? n[t] : "unknown";
+}
+
+static int pgb_is_text_type(int t)
+{
+	return t == CRMSYNC_STRING || t == CRMSYNC_ID || t == CRMSYNC_DATE;
+}
+
+int pgb_value_text(pgb *s, const pgb_unit *u, const pgb_field *f, const crmsync_value *v,
+		   const char *id, const char **txt, size_t *len, char *buf, size_t cap,
+		   crmsync_error *err)
+{
+	*txt = NULL;
+	*len = 0;
+	if (v->type == CRMSYNC_NULL)
+		return 0;
+	int text_col = f->kind == PGB_K_TEXT;
+	switch (f->type) {
+	case CRMSYNC_STRING:
+	case CRMSYNC_ID:
+	case CRMSYNC_DATE:
+		if (!pgb_is_text_type(v->type))
+			break;
+		if (v->len && (!pgb_utf8_valid((const unsigned char *)v->u.s, v->len) ||
+			       memchr(v->u.s, 0, v->len)))
+			return pgb_errf(s, err, CRMSYNC_EINVAL,
+					"unit %s, record %s: field %s is not valid UTF-8 text",
+					u->name, id, f->name);
+		*txt = v->u.s ? v->u.s : "";
+		*len = v->len;
+		return 0;
+	case CRMSYNC_INTEGER:
+	case CRMSYNC_BOOLEAN: {
+		if (v->type != CRMSYNC_INTEGER && v->type != CRMSYNC_BOOLEAN)
+			break;
+		int64_t i = v->type == CRMSYNC_BOOLEAN || f->type == CRMSYNC_BOOLEAN
+				? (v->type == CRMSYNC_BOOLEAN ? (v->u.b != 0) : (v->u.i != 0))
+				: v->u.i;
+		if (text_col && f->type == CRMSYNC_BOOLEAN)
+			snprintf(buf, cap, "%s", i ? "true" : "false");
+		else
+			snprintf(buf, cap, "%" PRId64, i);
+		*txt = buf;
+		*len = strlen(buf);
+		return 0;
+	}
+	case CRMSYNC_DOUBLE: {
+		double d;
+		if (v->type == CRMSYNC_DOUBLE)
+			d = v->u.d;
+		else if (v->type == CRMSYNC_INTEGER)
+			d = (double)v->u.i;
+		else
+			break;
+		if (isnan(d))
+			return pgb_errf(s, err, CRMSYNC_EINVAL,
+					"unit %s, record %s: field %s is NaN, which no CRM number "
+					"can be",
+					u->name, id, f->name);
+		if (d == 0)
+			d = 0.0; /* no negative zero: the CRM's numbers are decimals */
+		pgb_double_text(d, buf, cap);
+		*txt = buf;
+		*len = strlen(buf);
+		return 0;
+	}
+	case CRMSYNC_DATETIME: {
+		int64_t ms;
+		if (v->type == CRMSYNC_DATETIME) {
+			ms = v->u.i;
+		} else if (v->type == CRMSYNC_STRING) {
+			char tmp[64];
+			snprintf(tmp, sizeof tmp, "%.*s", (int)(v->len < 63 ? v->len : 63), v->u.s);
+			if (s->host->parse_datetime(tmp, &ms))
+				return pgb_errf(s, err, CRMSYNC_EINVAL,
+						"unit %s, record %s: field %s: '%s' is not a "
+						"datetime",
+						u->name, id, f->name, tmp);
+		} else {
+			break;
+		}
+		if (f->kind == PGB_K_INT8)
+			snprintf(buf, cap, "%" PRId64, ms);
+		else
+			pgb_format_datetime(ms, buf);
+		*txt = buf;
+		*len = strlen(buf);
+		return 0;
+	}
+	}
+	return pgb_errf(s, err, CRMSYNC_EINVAL,
+			"unit %s, record %s: field %s holds a %s value but is a %s field: the "
+			"value does not match the field's describe type",
+			u->name, id, f->name, pgb_type_name(v->type), pgb_type_name(f->type));
+}
+
+int pgb_text_value(pgb *s, const pgb_field *f, const char *txt, size_t len, crmsync_value *out,
+		   char *why, size_t whycap)
+{
+	memset(out, 0, sizeof *out);
+	out->type = CRMSYNC_NULL;
+	if (!txt)
+		return 0;
+	if (!pgb_utf8_valid((const unsigned char *)txt, len)) {
+		snprintf(why, whycap,
+			 "column %s holds text that is not valid UTF-8: fix the value (the CRM "
+			 "accepts UTF-8 only)",
+			 f->col);
+		return -1;
+	}
+	char *end;
+	switch (f->type) {
+	case CRMSYNC_STRING:
+	case CRMSYNC_ID:
+	case CRMSYNC_DATE:
+		out->type = f->type;
+		out->u.s = txt;
+		out->len = len;
+		return 0;
+	case CRMSYNC_INTEGER: {
+		errno = 0;
+		long long v = strtoll(txt, &end, 10);
+		if (len && !errno && *end == 0) {
+			out->type = CRMSYNC_INTEGER;
+			out->u.i = v;
+			return 0;
+		}
+		break;
+	}
+	case CRMSYNC_BOOLEAN:
+		if (!strcasecmp(txt, "true") || !strcmp(txt, "1") || !strcmp(txt, "t")) {
+			out->type = CRMSYNC_BOOLEAN;
+			out->u.b = 1;
+			return 0;
+		}
+		if (!strcasecmp(txt, "false") || !strcmp(txt, "0") || !strcmp(txt, "f")) {
+			out->type = CRMSYNC_BOOLEAN;
+			out->u.b = 0;
+			return 0;
+		}
+		if (f->kind != PGB_K_TEXT) { /* any other integer counts as true */
+			errno = 0;
+			long long v = strtoll(txt, &end, 10);
+			if (len && !errno && *end == 0) {
+				out->type = CRMSYNC_BOOLEAN;
+				out->u.b = v != 0;
+				return 0;
+			}
+		}
+		break;
+	case CRMSYNC_DOUBLE:
+		errno = 0;
+		out->u.d = strtod(txt, &end);
+		if (len && *end == 0) { /* ERANGE: a subnormal, still exact */
+			out->type = CRMSYNC_DOUBLE;
+			if (out->u.d == 0)
+				out->u.d = 0.0;
+			return 0;
+		}
+		break;
+	case CRMSYNC_DATETIME:
+		if (s->host->parse_datetime(txt, &out->u.i) == 0) {
+			out->type = CRMSYNC_DATETIME;
+			return 0;
+		}
+		if (f->kind == PGB_K_INT8) { /* milliseconds, as an application may write */
+			errno = 0;
+			long long v = strtoll(txt, &end, 10);
+			if (len && !errno && *end == 0) {
+				out->type = CRMSYNC_DATETIME;
+				out->u.i = v;
+				return 0;
+			}
+		}
+		break;
+	}
+	snprintf(why, whycap, "column %s holds '%.60s', which is not a %s value", f->col, txt,
+		 pgb_type_name(f->type));
+	memset(out, 0, sizeof *out);
+	out->type = CRMSYNC_NULL;
+	return -1;
+}
+
+static int pgb_field_index(const pgb_unit *u, const char *name)
+{
+	for (size_t i = 0; i < u->nfields; i++)
+		if (strcasecmp(u->fields[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static const char *pgb_rec_id(pgb *s, const crmsync_record *rec, char *buf, size_t cap)
+{
+	crmsync_value v;
+	if (s->host->record_get(rec, "Id", &v) == 0 && pgb_is_text_type(v.type) && v.u.s) {
+		snprintf(buf, cap, "%.*s", (int)(v.len < cap - 1 ? v.len : cap - 1), v.u.s);
+		return buf;
+	}
+	return "(no Id)";
+}
+
+#define PGB_ROLE_ID (-1)
+#define PGB_ROLE_MODSTAMP (-2)
+#define PGB_ROLE_IGNORE (-3)
+
+/* Said once per unit and field: every page would repeat it. */
+static void pgb_warn_unknown(pgb *s, pgb_unit *u, const char *name)
+{
+	size_t n = strlen(name), have = u->warned ? strlen(u->warned) : 0;
+	if (u->warned) {
+		for (const char *p = u->warned; (p = strstr(p, name)); p++)
+			if ((p == u->warned || p[-1] == '\n') && p[n] == '\n')
+				return;
+	}
+	char *w = s->host->realloc(u->warned, have + n + 2);
+	if (w) {
+		memcpy(w + have, name, n);
+		w[have + n] = '\n';
+		w[have + n + 1] = 0;
+		u->warned = w;
+	}
+	s->host->log(s->self, CRMSYNC_LOG_WARN,
+		     "unit %s: records carry field %s, which is not in the unit's schema: it is "
+		     "not stored (declare the field, or drop it in map_in)",
+		     u->name, name);
+}
+
+/* Same field names in the same order (case-insensitively)? */
+static int pgb_same_fields(pgb *s, const crmsync_record *a, const crmsync_record *b)
+{
+	size_t n = s->host->record_count(a);
+	if (s->host->record_count(b) != n)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *x, *y;
+		s->host->record_at(a, i, &x, NULL);
+		s->host->record_at(b, i, &y, NULL);
+		if (x != y && strcasecmp(x, y) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+static uint64_t pgb_hash(const char *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+typedef struct pgb_run {
+	size_t npos;
+	int *role;
+	size_t ncols;
+	pgb_buf *arr; /* ncols + 2 arrays: id, ms, columns */
+	int *first;
+} pgb_run;
+
+static int pgb_run_setup(pgb *s, pgb_unit *u, const crmsync_record *rec, pgb_run *run,
+			 crmsync_error *err)
+{
+	size_t n = s->host->record_count(rec);
+	run->npos = n;
+	run->role = s->host->alloc((n ? n : 1) * sizeof *run->role);
+	run->arr = s->host->alloc((n + 2) * sizeof *run->arr);
+	if (!run->role || !run->arr)
+		return pgb_errf(s, err, CRMSYNC_ENOMEM, "unit %s: out of memory", u->name);
+	memset(run->arr, 0, (n + 2) * sizeof *run->arr);
+	int has_id = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *name;
+		s->host->record_at(rec, i, &name, NULL);
+		if (strcasecmp(name, "Id") == 0) {
+			run->role[i] = PGB_ROLE_ID;
+			has_id = 1;
+		} else if (strcasecmp(name, "SystemModstamp") == 0) {
+			run->role[i] = PGB_ROLE_MODSTAMP;
+		} else {
+			int fi = pgb_field_index(u, name);
+			if (fi < 0) {
+				/* stored only where the table has the column (engine
+				 * contract: map_in may add fields) */
+				pgb_warn_unknown(s, u, name);
+				run->role[i] = PGB_ROLE_IGNORE;
+				continue;
+			}
+			run->role[i] = fi;
+			run->ncols++;
+		}
+	}
+	if (!has_id)
+		return pgb_errf(s, err, CRMSYNC_EINVAL,
+				"unit %s: a record to store has no Id field: every record pulled "
+				"from the CRM must carry its Id",
+				u->name);
+	for (size_t k = 0; k < run->ncols + 2; k++)
+		pgb_buf_puts(s, &run->arr[k], "{");
+	return 0;
+}
+
+static void pgb_run_free(pgb *s, pgb_run *run)
+{
+	if (run->arr)
+		for (size_t k = 0; k < run->ncols + 2; k++)
+			pgb_buf_free(s, &run->arr[k]);
+	s->host->free(run->arr);
+	s->host->free(run->role);
+	memset(run, 0, sizeof *run);
+}
+
+/* Append one record's values to the run's arrays. */
+static int pgb_run_add(pgb *s, pgb_unit *u, pgb_run *run, const crmsync_record *rec, int first,
+		       const char **idp, size_t *idlen, crmsync_error *err)
+{
+	char rid[64], buf[64];
+	const char *rids = pgb_rec_id(s, rec, rid, sizeof rid);
+	size_t c = 2;
+	int have_ms = 0;
+	for (size_t i = 0; i < run->npos; i++) {
+		crmsync_value v;
+		s->host->record_at(rec, i, NULL, &v);
+		const char *t;
+		size_t len;
+		if (run->role[i] == PGB_ROLE_ID) {
+			if (!pgb_is_text_type(v.type) || v.len == 0)
+				return pgb_errf(
+				    s, err, CRMSYNC_EINVAL,
+				    "unit %s: a record's Id is empty or not text: every "
+				    "record pulled from the CRM must carry its Id",
+				    u->name);
+			if (!pgb_utf8_valid((const unsigned char *)v.u.s, v.len) ||
+			    memchr(v.u.s, 0, v.len))
+				return pgb_errf(s, err, CRMSYNC_EINVAL,
+						"unit %s: a record's Id is not valid text",
+						u->name);
+			*idp = v.u.s;
+			*idlen = v.len;
+			pgb_buf_array_elem(s, &run->arr[0], v.u.s, v.len, first);
+		} else if (run->role[i] == PGB_ROLE_MODSTAMP) {
+			static const pgb_field msf = {.name = "SystemModstamp",
+						      .col = "crm_modstamp",
+						      .type = CRMSYNC_DATETIME,
+						      .kind = PGB_K_TEXT};
+			int rc =
+			    pgb_value_text(s, u, &msf, &v, rids, &t, &len, buf, sizeof buf, err);
+			if (rc)
+				return rc;
+			pgb_buf_array_elem(s, &run->arr[1], t, len, first);
+			have_ms = 1;
+		} else if (run->role[i] >= 0) {
+			int rc = pgb_value_text(s, u, &u->fields[run->role[i]], &v, rids, &t, &len,
+						buf, sizeof buf, err);
+			if (rc)
+				return rc;
+			pgb_buf_array_elem(s, &run->arr[c++], t, len, first);
+		}
+	}
+	if (!have_ms)
+		pgb_buf_array_elem(s, &run->arr[1], NULL, 0, first);
+	return 0;
+}
+
+/* One statement for recs[0..n) (same fields, distinct ids). */
+static int pgb_upsert_run(pgb *s, pgb_unit *u, crmsync_record *const *recs, size_t n, uint8_t *out,
+			  crmsync_error *err)
+{
+	pgb_run run = {0};
+	pgb_buf q = {0};
+	const char **params = NULL;
+	PGresult *r = NULL;
+	int rc = pgb_run_setup(s, u, recs[0], &run, err);
+	if (rc)
+		goto out;
+	for (size_t k = 0; k < n && !rc; k++) {
+		const char *id;
+		size_t idlen;
+		rc = pgb_run_add(s, u, &run, recs[k], k == 0, &id, &idlen, err);
+		out[k] = CRMSYNC_OUT_SKIPPED;
+	}
+	if (rc)
+		goto out;
+	size_t na = run.ncols + 2;
+	params = s->host->alloc(na * sizeof *params);
+	if (!params) {
+		rc = pgb_errf(s, err, CRMSYNC_ENOMEM, "unit %s: out of memory", u->name);
+		goto out;
+	}
+	for (size_t k = 0; k < na; k++) {
+		pgb_buf_puts(s, &run.arr[k], "}");
+		rc = pgb_buf_ok(s, &run.arr[k], err);
+		if (rc)
+			goto out;
+		params[k] = run.arr[k].p;
+	}
+	/* The columns of the page, in record order. */
+	const pgb_field **cf = s->host->alloc((run.ncols ? run.ncols : 1) * sizeof *cf);
+	if (!cf) {
+		rc = pgb_errf(s, err, CRMSYNC_ENOMEM, "unit %s: out of memory", u->name);
+		goto out;
+	}
+	size_t c = 0;
+	for (size_t i = 0; i < run.npos; i++)
+		if (run.role[i] >= 0)
+			cf[c++] = &u->fields[run.role[i]];
+	pgb_buf_puts(s, &q, "WITH v AS (SELECT * FROM unnest($1::text[], $2::text[]");
+	for (size_t k = 0; k < c; k++)
+		pgb_buf_printf(s, &q, ", $%zu::text[]", k + 3);
+	pgb_buf_puts(s, &q, ") WITH ORDINALITY AS v(id, ms");
+	for (size_t k = 0; k < c; k++)
+		pgb_buf_printf(s, &q, ", c%zu", k);
+	pgb_buf_puts(s, &q, ", ord)), w AS (SELECT ord, id, ms");
+	for (size_t k = 0; k < c; k++)
+		pgb_buf_printf(s, &q, ", c%zu::%s AS c%zu", k, cf[k]->decl, k);
+	pgb_buf_printf(s, &q,
+		       " FROM v), upd AS (UPDATE %s AS t SET is_deleted = 0, merged_into = NULL, "
+		       "crm_modstamp = coalesce(w.ms, t.crm_modstamp)",
+		       u->qname);
+	for (size_t k = 0; k < c; k++)
+		pgb_buf_printf(s, &q, ", %s = w.c%zu", cf[k]->qcol, k);
+	pgb_buf_puts(s, &q, " FROM w WHERE t.id = w.id AND (t.is_deleted <> 0");
+	for (size_t k = 0; k < c; k++)
+		pgb_buf_printf(s, &q, " OR t.%s IS DISTINCT FROM w.c%zu", cf[k]->qcol, k);
+	pgb_buf_printf(s, &q,
+		       ") RETURNING w.ord), ins AS (INSERT INTO %s(id, crm_modstamp, sync_state",
+		       u->qname);
+	for (size_t k = 0; k < c; k++)
+		pgb_buf_printf(s, &q, ", %s", cf[k]->qcol);
+	pgb_buf_puts(s, &q, ") SELECT w.id, w.ms, 'synced'");
+	for (size_t k = 0; k < c; k++)
+		pgb_buf_printf(s, &q, ", w.c%zu", k);
+	pgb_buf_printf(s, &q,
+		       " FROM w WHERE NOT EXISTS (SELECT 1 FROM %s t WHERE t.id = w.id) ORDER BY "
+		       "w.ord ON CONFLICT (id) DO NOTHING RETURNING id) SELECT w.ord, 1 FROM ins "
+		       "JOIN w ON w.id = ins.id UNION ALL SELECT ord, 2 FROM upd",
+		       u->qname);
+	s->host->free(cf);
+	rc = pgb_buf_ok(s, &q, err);
+	if (rc)
+		goto out;
+	rc = pgb_query(s, q.p, (int)na, params, &r, "storing records", err);
+	if (rc) {
+		char why[1536];
+		snprintf(why, sizeof why, "%s", s->host->error_message(err));
+		char rid0[64];
+		s->host->error_set(err, rc, "unit %s: storing a page of %zu records (from %s): %s",
+				   u->name, n, pgb_rec_id(s, recs[0], rid0, sizeof rid0), why);
+		goto out;
+	}
+	for (int i = 0; i < PQntuples(r); i++) {
+		long long ord = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+		int what = atoi(PQgetvalue(r, i, 1));
+		if (ord >= 1 && (size_t)ord <= n)
+			out[ord - 1] = what == 1 ? CRMSYNC_OUT_NEW : CRMSYNC_OUT_UPDATED;
+	}
+out:
+	PQclear(r);
+	s->host->free(params);
+	pgb_buf_free(s, &q);
+	pgb_run_free(s, &run);
+	return rc;
+}
+
+/* The longest run from recs[0] with the same fields and distinct ids. */
+static size_t pgb_run_len(pgb *s, crmsync_record *const *recs, size_t n, uint64_t *tab, size_t cap)
+{
+	memset(tab, 0, cap * sizeof *tab);
+	size_t k;
+	for (k = 0; k < n; k++) {
+		if (k && !pgb_same_fields(s, recs[0], recs[k]))
+			break;
+		crmsync_value v;
+		if (s->host->record_get(recs[k], "Id", &v) != 0 || !pgb_is_text_type(v.type))
+			return k ? k : 1; /* the run setup reports it */
+		uint64_t h = pgb_hash(v.u.s, v.len) | 1;
+		size_t i = (size_t)h & (cap - 1);
+		int dup = 0;
+		while (tab[i]) {
+			if (tab[i] == h) { /* maybe the same id: compare */
+				for (size_t j = 0; j < k; j++) {
+					crmsync_value w;
+					if (s->host->record_get(recs[j], "Id", &w) == 0 &&
+					    w.len == v.len && !memcmp(w.u.s, v.u.s, v.len)) {
+						dup = 1;
+						break;
+					}
+				}
+				if (dup)
+					break;
+			}
+			i = (i + 1) & (cap - 1);
+		}
+		if (dup)
+			break;
+		tab[i] = h;
+	}
+	return k ? k : 1;
+}
+
+#define PGB_PAGE 2000
+
+int pgb_upsert(void *state, const char *unit, crmsync_record *const *recs, size_t n, uint8_t *out,
+	       crmsync_error *err)
+{
+	pgb *s = state;
+	pgb_unit *u;
+	int rc = pgb_unit_get(s, unit, &u, err);
+	if (rc || n == 0)
+		return rc;
+	size_t cap = 8192; /* > 2 * PGB_PAGE, a power of two */
+	uint64_t *tab = s->host->alloc(cap * sizeof *tab);
+	if (!tab)
+		return pgb_errf(s, err, CRMSYNC_ENOMEM, "unit %s: out of memory", u->name);
+	rc = pgb_op_begin(s, err);
+	for (size_t i = 0; i < n && !rc;) {
+		size_t m = n - i < PGB_PAGE ? n - i : PGB_PAGE;
+		size_t k = pgb_run_len(s, recs + i, m, tab, cap);
+		rc = pgb_upsert_run(s, u, recs + i, k, out + i, err);
+		i += k;
+	}
+	s->host->free(tab);
+	return pgb_op_end(s, rc, err);
+}
+
+/* Drop what the change log and push state hold for a row the sync removed. */
+static int pgb_forget_row(pgb *s, pgb_unit *u, int64_t row, crmsync_error *err)
+{
+	char b[24];
+	snprintf(b, sizeof b, "%lld", (long long)row);
+	const char *p[2] = {u->name, b};
+	int rc = pgb_query(s, "DELETE FROM _crmsync_log WHERE unit = $1 AND \"row\" = $2", 2, p,
+			   NULL, "clearing a row's change log", err);
+	if (!rc)
+		rc = pgb_query(s, "DELETE FROM _crmsync_push WHERE unit = $1 AND \"row\" = $2", 2,
+			       p, NULL, "clearing a row's push state", err);
+	return rc;
+}
+
+int pgb_mark_deleted(void *state, const char *unit, const char *const *ids,
+		     const char *const *merged_into, size_t n, int remove, uint8_t *out,
+		     crmsync_error *err)
+{
+	pgb *s = state;
+	pgb_unit *u;
+	pgb_buf tomb = {0}, del = {0};
+	int rc = pgb_unit_get(s, unit, &u, err);
+	if (rc)
+		return rc;
+	pgb_buf_printf(s, &tomb,
+		       "UPDATE %s SET is_deleted = 1, merged_into = $2 WHERE id = $1 AND NOT "
+		       "(is_deleted <> 0 AND merged_into IS NOT DISTINCT FROM $2::text)",
+		       u->qname);
+	pgb_buf_printf(
+	    s, &del,
+	    "WITH d AS (DELETE FROM %s WHERE id = $1 RETURNING local_id), l AS (DELETE "
+	    "FROM _crmsync_log WHERE unit = $2 AND \"row\" IN (SELECT local_id FROM d)), "
+	    "p AS (DELETE FROM _crmsync_push WHERE unit = $2 AND \"row\" IN (SELECT "
+	    "local_id FROM d)) SELECT count(*) FROM d",
+	    u->qname);
+	rc = pgb_buf_ok(s, &tomb, err);
+	if (!rc)
+		rc = pgb_buf_ok(s, &del, err);
+	if (!rc)
+		rc = pgb_op_begin(s, err);
+	if (rc)
+		goto out;
+	for (size_t i = 0; i < n && !rc; i++) {
+		PGresult *r = NULL;
+		if (!ids[i] || !*ids[i]) {
+			rc = pgb_errf(s, err, CRMSYNC_EINVAL,
+				      "unit %s: delete %zu of the batch has no CRM id", u->name, i);
+			break;
+		}
+		if (remove) {
+			const char *p[2] = {ids[i], u->name};
+			rc = pgb_query(s, del.p, 2, p, &r, "deleting a record", err);
+			if (!rc)
+				out[i] = strcmp(PQgetvalue(r, 0, 0), "0") ? CRMSYNC_OUT_DELETED
+									  : CRMSYNC_OUT_SKIPPED;
+		} else {
+			const char *p[2] = {ids[i], merged_into ? merged_into[i] : NULL};
+			rc = pgb_query(s, tomb.p, 2, p, &r, "marking a record deleted", err);
+			if (!rc)
+				out[i] = strcmp(PQcmdTuples(r), "0") ? CRMSYNC_OUT_DELETED
+								     : CRMSYNC_OUT_SKIPPED;
+		}
+		if (rc) {
+			char why[1536];
+			snprintf(why, sizeof why, "%s", s->host->error_message(err));
+			s->host->error_set(err, rc, "unit %s, record %s: %s", u->name, ids[i], why);
+		}
+		PQclear(r);
+	}
+	rc = pgb_op_end(s, rc, err);
+out:
+	pgb_buf_free(s, &tomb);
+	pgb_buf_free(s, &del);
+	return rc;
+}
+
+static int pgb_row_of(pgb *s, pgb_unit *u, const char *id, int64_t *row, crmsync_error *err)
+{
+	pgb_buf q = {0};
+	PGresult *r = NULL;
+	pgb_buf_printf(s, &q, "SELECT local_id FROM %s WHERE id = $1", u->qname);
+	int rc = pgb_buf_ok(s, &q, err);
+	const char *p[1] = {id};
+	if (!rc)
+		rc = pgb_query(s, q.p, 1, p, &r, "reading a record", err);
+	*row = !rc && PQntuples(r) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+	PQclear(r);
+	pgb_buf_free(s, &q);
+	return rc;
+}
+
+/* Point every reference to the loser (in any unit whose field references this
+ * unit's object) at the winner. */
+static int pgb_repoint(pgb *s, pgb_unit *u, const char *loser, const char *winner,
+		       crmsync_error *err)
+{
+	PGresult *refs = NULL;
+	const char *p[1] = {u->sobject};
+	int rc = pgb_query(s,
+			   "SELECT f.unit, f.col FROM _crmsync_fields f JOIN _crmsync_units t ON "
+			   "t.unit = f.unit WHERE f.active = 1 AND lower(f.reference_to) = "
+			   "lower($1)",
+			   1, p, &refs, "finding references", err);
+	if (rc)
+		return rc;
+	for (int i = 0; i < PQntuples(refs) && !rc; i++) {
+		const char *t = PQgetvalue(refs, i, 0), *c = PQgetvalue(refs, i, 1);
+		pgb_buf q = {0};
+		pgb_buf_printf(s, &q, "UPDATE %s.", s->qschema);
+		pgb_buf_ident(s, &q, t);
+		pgb_buf_puts(s, &q, " SET ");
+		pgb_buf_ident(s, &q, c);
+		pgb_buf_puts(s, &q, " = $1 WHERE ");
+		pgb_buf_ident(s, &q, c);
+		pgb_buf_puts(s, &q, " = $2");
+		rc = pgb_buf_ok(s, &q, err);
+		const char *pp[2] = {winner, loser};
+		if (!rc)
+			rc = pgb_query(s, q.p, 2, pp, NULL, "re-pointing references", err);
+		if (rc) {
+			char why[1536];
+			snprintf(why, sizeof why, "%s", s->host->error_message(err));
+			s->host->error_set(err, rc, "unit %s: re-pointing %s.%s from %s to %s: %s",
+					   u->name, t, c, loser, winner, why);
+		}
+		pgb_buf_free(s, &q);
+	}
+	PQclear(refs);
+	return rc;
+}
+
+int pgb_merge(void *state, const char *unit, const char *loser_id, const char *winner_id,
+	      crmsync_error *err)
+{
+	pgb *s = state;
+	pgb_unit *u;
+	int64_t lrow = 0, wrow = 0;
+	if (!loser_id || !winner_id || !*loser_id || !*winner_id || !strcmp(loser_id, winner_id))
+		return pgb_errf(s, err, CRMSYNC_EINVAL,
+				"unit %s: merge needs two different CRM ids (loser %s, winner %s)",
+				unit, loser_id ? loser_id : "NULL", winner_id ? winner_id : "NULL");
+	int rc = pgb_unit_get(s, unit, &u, err);
+	if (rc)
+		return rc;
+	rc = pgb_op_begin(s, err);
+	if (rc)
+		return rc;
+	rc = pgb_row_of(s, u, loser_id, &lrow, err);
+	if (!rc)
+		rc = pgb_row_of(s, u, winner_id, &wrow, err);
+	if (!rc && lrow && wrow && u->nfields) {
+		/* A value beats an empty field (NULL or ''); the winner keeps its own. */
+		pgb_buf q = {0};
+		pgb_buf_printf(s, &q, "UPDATE %s AS w SET ", u->qname);
+		for (size_t i = 0; i < u->nfields; i++) {
+			const char *c = u->fields[i].qcol;
+			if (u->fields[i].kind == PGB_K_TEXT)
+				pgb_buf_printf(s, &q,
+					       "%s%s = CASE WHEN w.%s IS NULL OR w.%s = '' THEN "
+					       "coalesce(nullif(l.%s, ''), w.%s) ELSE w.%s END",
+					       i ? ", " : "", c, c, c, c, c, c);
+			else
+				pgb_buf_printf(s, &q, "%s%s = coalesce(w.%s, l.%s)", i ? ", " : "",
+					       c, c, c);
+		}
+		pgb_buf_printf(s, &q,
+			       " FROM (SELECT * FROM %s WHERE local_id = $2) AS l WHERE w.local_id "
+			       "= $1",
+			       u->qname);
+		char a[24], b[24];
+		snprintf(a, sizeof a, "%lld", (long long)wrow);
+		snprintf(b, sizeof b, "%lld", (long long)lrow);
+		const char *p[2] = {a, b};
+		rc = pgb_buf_ok(s, &q, err);
+		if (!rc)
+			rc = pgb_query(s, q.p, 2, p, NULL, "merging", err);
+		pgb_buf_free(s, &q);
+	}
+	/* The loser's pending local edits would go to a record the CRM deleted. */
+	if (!rc && lrow)
+		rc = pgb_forget_row(s, u, lrow, err);
+	if (!rc)
+		rc = pgb_repoint(s, u, loser_id, winner_id, err);
+	return pgb_op_end(s, rc, err);
+}
+
+int pgb_row_update(void *state, const char *unit, int64_t row, const crmsync_record *rec,
+		   crmsync_error *err)
+{
+	pgb *s = state;
+	pgb_unit *u;
+	int rc = pgb_unit_get(s, unit, &u, err);
+	if (rc)
+		return rc;
+	size_t n = s->host->record_count(rec);
+	if (n == 0)
+		return 0;
+	char(*bufs)[64] = s->host->alloc(n * sizeof *bufs);
+	const char **params = s->host->alloc((n + 1) * sizeof *params);
+	char **owned = s->host->alloc(n * sizeof *owned);
+	pgb_buf q = {0};
+	PGresult *r = NULL;
+	char idtxt[32], rowtxt[24];
+	if (!bufs || !params || !owned) {
+		rc = pgb_errf(s, err, CRMSYNC_ENOMEM, "unit %s: out of memory", u->name);
+		goto out;
+	}
+	memset(owned, 0, n * sizeof *owned);
+	snprintf(idtxt, sizeof idtxt, "row %lld", (long long)row);
+	snprintf(rowtxt, sizeof rowtxt, "%lld", (long long)row);
+	params[0] = rowtxt;
+	pgb_buf_printf(s, &q, "UPDATE %s SET ", u->qname);
+	for (size_t i = 0; i < n && !rc; i++) {
+		const char *name, *t;
+		size_t len;
+		crmsync_value v;
+		s->host->record_at(rec, i, &name, &v);
+		int fi = pgb_field_index(u, name);
+		if (fi >= 0) {
+			rc = pgb_value_text(s, u, &u->fields[fi], &v, idtxt, &t, &len, bufs[i], 64,
+					    err);
+			pgb_buf_printf(s, &q, "%s%s = $%zu", i ? ", " : "", u->fields[fi].qcol,
+				       i + 2);
+		} else if (!strcasecmp(name, "sync_mark") || !strcasecmp(name, "sync_state") ||
+			   !strcasecmp(name, "Id")) {
+			int mark = !strcasecmp(name, "sync_mark");
+			pgb_field bk = {.name = (char *)name,
+					.col = (char *)name,
+					.type = mark ? CRMSYNC_BOOLEAN : CRMSYNC_STRING,
+					.kind = mark ? PGB_K_INT8 : PGB_K_TEXT};
+			if (!mark && v.type == CRMSYNC_ID)
+				v.type = CRMSYNC_STRING;
+			rc = pgb_value_text(s, u, &bk, &v, idtxt, &t, &len, bufs[i], 64, err);
+			pgb_buf_printf(s, &q, "%s%s = $%zu", i ? ", " : "",
+				       mark			? "sync_mark"
+				       : strcasecmp(name, "Id") ? "sync_state"
+								: "id",
+				       i + 2);
+		} else {
+			rc = pgb_errf(s, err, CRMSYNC_EINVAL,
+				      "unit %s, row %lld: field %s is not in the unit's schema: "
+				      "call ensure_unit with the current describe first",
+				      u->name, (long long)row, name);
+		}
+		if (rc)
+			break;
+		/* values are NUL-terminated for libpq: copy borrowed text */
+		if (t && t != bufs[i]) {
+			owned[i] = s->host->alloc(len + 1);
+			if (!owned[i]) {
+				rc = pgb_errf(s, err, CRMSYNC_ENOMEM, "out of memory");
+				break;
+			}
+			memcpy(owned[i], t, len);
+			owned[i][len] = 0;
+			t = owned[i];
+		}
+		params[i + 1] = t;
+	}
+	pgb_buf_puts(s, &q, " WHERE local_id = $1");
+	if (!rc)
+		rc = pgb_buf_ok(s, &q, err);
+	if (rc)
+		goto out;
+	rc = pgb_op_begin(s, err);
+	if (rc)
+		goto out;
+	rc = pgb_query(s, q.p, (int)n + 1, params, &r, "updating a row", err);
+	if (!rc && strcmp(PQcmdTuples(r), "0") == 0)
+		rc = pgb_errf(s, err, CRMSYNC_ENOENT,
+			      "unit %s: there is no row %lld (deleted meanwhile?)", u->name,
+			      (long long)row);
+	rc = pgb_op_end(s, rc, err);
+out:
+	PQclear(r);
+	pgb_buf_free(s, &q);
+	if (owned)
+		for (size_t i = 0; i < n; i++)
+			s->host->free(owned[i]);
+	s->host->free(owned);
+	s->host->free(params);
+	s->host->free(bufs);
+	return rc;
+}
+
+int pgb_row_read(void *state, const char *unit, const char *id, int64_t row, crmsync_record *out,
+		 crmsync_error *err)
+{
+	pgb *s = state;
+	pgb_unit *u;
+	PGresult *r = NULL;
+	int rc = pgb_unit_get(s, unit, &u, err);
+	if (rc)
+		return rc;
+	s->host->record_clear(out);
+	pgb_buf q = {0};
+	pgb_buf_puts(s, &q,
+		     "SELECT local_id, id, is_deleted, crm_modstamp, merged_into, "
+		     "sync_state, sync_mark");
+	for (size_t i = 0; i < u->nfields; i++)
+		pgb_buf_printf(s, &q, ", %s", u->fields[i].qcol);
+	pgb_buf_printf(s, &q, " FROM %s WHERE %s", u->qname, id ? "id = $1" : "local_id = $1");
+	rc = pgb_buf_ok(s, &q, err);
+	if (rc)
+		return rc;
+	char rowtxt[24];
+	snprintf(rowtxt, sizeof rowtxt, "%lld", (long long)row);
+	const char *p[1] = {id ? id : rowtxt};
+	rc = pgb_query(s, q.p, 1, p, &r, "reading a row", err);
+	pgb_buf_free(s, &q);
+	if (rc)
+		return rc;
+	if (PQntuples(r) == 0) {
+		rc =
+		    id ? pgb_errf(s, err, CRMSYNC_ENOENT, "unit %s: no row with id %s", u->name, id)
+		       : pgb_errf(s, err, CRMSYNC_ENOENT, "unit %s: no row %lld", u->name,
+				  (long long)row);
+		goto out;
+	}
+	crmsync_value v = {.type = CRMSYNC_INTEGER};
+	v.u.i = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	s->host->record_set(out, "local_id", &v);
+	memset(&v, 0, sizeof v);
+	if (!PQgetisnull(r, 0, 1)) {
+		v.type = CRMSYNC_ID;
+		v.u.s = PQgetvalue(r, 0, 1);
+		v.len = (size_t)PQgetlength(r, 0, 1);
+	}
+	s->host->record_set(out, "Id", &v);
+	memset(&v, 0, sizeof v);
+	v.type = CRMSYNC_BOOLEAN;
+	v.u.b = !PQgetisnull(r, 0, 2) && strtoll(PQgetvalue(r, 0, 2), NULL, 10) != 0;
+	s->host->record_set(out, "is_deleted", &v);
+	memset(&v, 0, sizeof v);
+	if (!PQgetisnull(r, 0, 3) && s->host->parse_datetime(PQgetvalue(r, 0, 3), &v.u.i) == 0)
+		v.type = CRMSYNC_DATETIME;
+	s->host->record_set(out, "crm_modstamp", &v);
+	static const char *const txt[] = {"merged_into", "sync_state"};
+	for (int k = 0; k < 2; k++) {
+		memset(&v, 0, sizeof v);
+		if (!PQgetisnull(r, 0, 4 + k)) {
+			v.type = k == 0 ? CRMSYNC_ID : CRMSYNC_STRING;
+			v.u.s = PQgetvalue(r, 0, 4 + k);
+			v.len = (size_t)PQgetlength(r, 0, 4 + k);
+		}
+		s->host->record_set(out, txt[k], &v);
+	}
+	memset(&v, 0, sizeof v);
+	v.type = CRMSYNC_BOOLEAN;
+	v.u.b = !PQgetisnull(r, 0, 6) && strtoll(PQgetvalue(r, 0, 6), NULL, 10) != 0;
+	s->host->record_set(out, "sync_mark", &v);
+	for (size_t i = 0; i < u->nfields; i++) {
+		char why[256];
+		int c = 7 + (int)i;
+		if (pgb_text_value(s, &u->fields[i],
+				   PQgetisnull(r, 0, c) ? NULL : PQgetvalue(r, 0, c),
+				   (size_t)PQgetlength(r, 0, c), &v, why, sizeof why)) {
+			rc = pgb_errf(s, err, CRMSYNC_EINVAL, "table %s, row %s: %s", u->name,
+				      PQgetvalue(r, 0, 0), why);
+			goto out;
+		}
+		if (s->host->record_set(out, u->fields[i].name, &v)) {
+			rc = pgb_errf(s, err, CRMSYNC_ENOMEM, "unit %s: out of memory", u->name);
+			goto out;
+		}
+	}
+out:
+	PQclear(r);
+	return rc;
+}
