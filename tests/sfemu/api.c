@@ -229,9 +229,10 @@ static json_t *child_relationships(emu *e, emu_object *o)
 				buf_free(&b);
 			}
 			json_array_append_new(
-			    a, json_pack("{s:b,s:s,s:b,s:s,s:o,s:b}", "cascadeDelete", 0,
-					 "childSObject", c->name, "deprecatedAndHidden", 0, "field",
-					 f->name, "relationshipName", rel, "restrictedDelete", 0));
+			    a, json_pack("{s:b,s:s,s:b,s:s,s:o,s:b}", "cascadeDelete",
+					 store_cascades(o->name, c->name, f->name), "childSObject",
+					 c->name, "deprecatedAndHidden", 0, "field", f->name,
+					 "relationshipName", rel, "restrictedDelete", 0));
 		}
 	}
 	return a;

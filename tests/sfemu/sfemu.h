@@ -283,6 +283,7 @@ int rec_merge(emu *e, emu_object *o, const char *master, json_t *losers, const w
 	      emu_err *err);
 int rec_convert_lead(emu *e, json_t *in, const write_opts *w, json_t **out, emu_err *err);
 int store_purge(emu *e, emu_object *o, int64_t older_than_ms);
+bool store_cascades(const char *parent, const char *child, const char *field);
 emu_object *object_of_id(emu *e, const char *id18);
 int json_to_sql_value(emu *e, emu_field *f, json_t *v, sqlite3_stmt *st, int idx, emu_err *err);
 

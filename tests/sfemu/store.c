@@ -1027,14 +1027,104 @@ static int set_deleted(emu *e, emu_object *o, const char *id18, bool del, const 
 	return rc == SQLITE_DONE ? 0 : emu_seterr(err, 500, "UNKNOWN_EXCEPTION", "", "step failed");
 }
 
+/* Children an org deletes with their parent (and restores with it). */
+static const struct cascade {
+	const char *parent, *child, *field;
+} cascades[] = {
+    {"Account", "Contact", "AccountId"},
+    {"Account", "Opportunity", "AccountId"},
+    {"Contact", "CampaignMember", "ContactId"},
+    {"Contact", "OpportunityContactRole", "ContactId"},
+    {"Lead", "CampaignMember", "LeadId"},
+    {"Campaign", "CampaignMember", "CampaignId"},
+    {"Opportunity", "OpportunityContactRole", "OpportunityId"},
+};
+
+bool store_cascades(const char *parent, const char *child, const char *field)
+{
+	for (size_t i = 0; i < sizeof cascades / sizeof *cascades; i++)
+		if (!strcmp(cascades[i].parent, parent) && !strcmp(cascades[i].child, child) &&
+		    !strcmp(cascades[i].field, field))
+			return true;
+	return false;
+}
+
+/* Deletes (or, on undelete, restores the rows deleted at the same instant) the
+ * children of id18. */
+static void cascade(emu *e, emu_object *o, const char *id18, bool del, int64_t ts,
+		    const write_opts *w, int depth)
+{
+	if (depth > 3)
+		return;
+	for (size_t i = 0; i < sizeof cascades / sizeof *cascades; i++) {
+		if (strcmp(cascades[i].parent, o->name))
+			continue;
+		emu_object *c = schema_object(&e->schema, cascades[i].child);
+		if (!c || !c->has_is_deleted || !object_field(c, cascades[i].field))
+			continue;
+		char sql[512];
+		sqlite3_stmt *st;
+		snprintf(sql, sizeof sql,
+			 "SELECT \"Id\" FROM \"%s\" WHERE \"%s\"=?1 AND \"IsDeleted\"=%d%s",
+			 c->name, cascades[i].field, del ? 0 : 1,
+			 del ? "" : " AND \"_DeletedDate\"=?2");
+		if (sqlite3_prepare_v2(e->db, sql, -1, &st, NULL))
+			continue;
+		sqlite3_bind_text(st, 1, id18, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, ts);
+		json_t *ids = json_array();
+		while (sqlite3_step(st) == SQLITE_ROW)
+			json_array_append_new(
+			    ids, json_string((const char *)sqlite3_column_text(st, 0)));
+		sqlite3_finalize(st);
+		size_t k;
+		json_t *v;
+		json_array_foreach(ids, k, v)
+		{
+			emu_err err;
+			write_opts w2 = *w;
+			w2.ts = del ? ts : w->ts;
+			w2.system = true;
+			if (!set_deleted(e, c, json_string_value(v), del, NULL, &w2, &err))
+				cascade(e, c, json_string_value(v), del, ts, w, depth + 1);
+		}
+		json_decref(ids);
+	}
+}
+
+static int64_t deleted_date(emu *e, emu_object *o, const char *id18)
+{
+	char sql[256];
+	sqlite3_stmt *st;
+	int64_t ts = 0;
+	snprintf(sql, sizeof sql, "SELECT \"_DeletedDate\" FROM \"%s\" WHERE \"Id\"=?", o->name);
+	if (sqlite3_prepare_v2(e->db, sql, -1, &st, NULL))
+		return 0;
+	sqlite3_bind_text(st, 1, id18, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		ts = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return ts;
+}
+
 int rec_delete(emu *e, emu_object *o, const char *id18, const write_opts *w, emu_err *err)
 {
-	return set_deleted(e, o, id18, true, NULL, w, err);
+	write_opts w2 = *w;
+	if (!w2.ts)
+		w2.ts = emu_now(e);
+	if (set_deleted(e, o, id18, true, NULL, &w2, err))
+		return -1;
+	cascade(e, o, id18, true, w2.ts, &w2, 0);
+	return 0;
 }
 
 int rec_undelete(emu *e, emu_object *o, const char *id18, const write_opts *w, emu_err *err)
 {
-	return set_deleted(e, o, id18, false, NULL, w, err);
+	int64_t when = deleted_date(e, o, id18);
+	if (set_deleted(e, o, id18, false, NULL, w, err))
+		return -1;
+	cascade(e, o, id18, false, when, w, 0);
+	return 0;
 }
 
 int rec_find_by(emu *e, emu_object *o, emu_field *f, const char *v, char ids[][19], int max)

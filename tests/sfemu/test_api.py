@@ -310,6 +310,17 @@ ok(q("SELECT Id FROM Lead WHERE Id = '%s'" % DL).json["totalSize"] == 0, "query 
 r = ctl("POST", "records/Lead", {"op": "undelete", "id": DL})
 ok(r.status == 200 and call("GET", DATA + "/sobjects/Lead/" + DL).status == 200, "undelete keeps the id", r)
 
+ca = call("POST", DATA + "/sobjects/Account", {"Name": "Cascade"}).json["id"]
+cc = call("POST", DATA + "/sobjects/Contact", {"LastName": "Child", "AccountId": ca}).json["id"]
+call("DELETE", DATA + "/sobjects/Account/" + ca)
+ok(call("GET", DATA + "/sobjects/Contact/" + cc).status == 404, "deleting an account deletes its contacts")
+ctl("POST", "records/Account", {"op": "undelete", "id": ca})
+ok(call("GET", DATA + "/sobjects/Contact/" + cc).status == 200, "undeleting it restores them")
+acc_desc = call("GET", DATA + "/sobjects/Account/describe").json
+ok({"childSObject": "Contact", "field": "AccountId", "cascadeDelete": True}.items()
+   <= [x for x in acc_desc["childRelationships"] if x["childSObject"] == "Contact"][0].items(),
+   "childRelationships show cascadeDelete")
+
 # external ids
 r = call("PATCH", DATA + "/sobjects/Lead/crmsync_Key__c/NEW-1", {"LastName": "Ext", "Company": "c"})
 ok(r.status == 201 and r.json["created"] is True and r.json["success"], "upsert new -> 201 created:true", r)
