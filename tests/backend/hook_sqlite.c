@@ -118,14 +118,13 @@ static int hs_shell(const bt_settings *s, const char *sql, char *msg, size_t cap
 	return 0;
 }
 
-static int hs_bad_utf8_sql(const char *table, const char *col, const char *id, char *buf,
-			   size_t cap)
+static void hs_bad_utf8_sql(const char *table, const char *col, const char *id, char *buf,
+			    size_t cap)
 {
 	char *q = sqlite3_mprintf("UPDATE \"%w\" SET \"%w\" = CAST(X'C328' AS TEXT) WHERE id = %Q",
 				  table, col, id);
 	snprintf(buf, cap, "%s", q);
 	sqlite3_free(q);
-	return 0;
 }
 
 const bt_hook bt_hook_sqlite = {

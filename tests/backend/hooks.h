@@ -33,11 +33,14 @@ typedef struct bt_hook {
 	/* Run SQL with the backend's own command-line client (sqlite3, psql),
 	 * the way an operator would. 0, or -1 with msg. */
 	int (*shell)(const bt_settings *s, const char *sql, char *msg, size_t cap);
-	/* SQL that makes column `col` of the row with CRM id `id` in `table`
-	 * hold text that is not valid UTF-8 (into buf), or -1 when the backend
-	 * cannot store such text at all. */
-	int (*bad_utf8_sql)(const char *table, const char *col, const char *id, char *buf,
-			    size_t cap);
+	/* SQL with which an application tries to put text that is not valid
+	 * UTF-8 into column `col` of the row with CRM id `id` in `table`. */
+	void (*bad_utf8_sql)(const char *table, const char *col, const char *id, char *buf,
+			     size_t cap);
+	/* 1 when the store itself refuses such text (PostgreSQL): the suite then
+	 * checks the application's write fails; 0 when it stores it (SQLite): the
+	 * suite checks the row's change is reported as an error. */
+	int rejects_bad_utf8;
 } bt_hook;
 
 extern const bt_hook bt_hook_sqlite;
