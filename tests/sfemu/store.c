@@ -298,11 +298,6 @@ static int to_storage(emu *e, emu_field *f, json_t *v, json_t **out, emu_err *er
 			*out = json_integer(json_is_true(v));
 			return 0;
 		}
-		if (json_is_string(v) && (!strcasecmp(json_string_value(v), "true") ||
-					  !strcasecmp(json_string_value(v), "false"))) {
-			*out = json_integer(!strcasecmp(json_string_value(v), "true"));
-			return 0;
-		}
 		break;
 	case FT_INT:
 		if (json_is_integer(v)) {
@@ -325,22 +320,16 @@ static int to_storage(emu *e, emu_field *f, json_t *v, json_t **out, emu_err *er
 		break;
 	case FT_DATE: {
 		char d[11];
-		int64_t ms;
 		if (json_is_string(v) && !parse_date(json_string_value(v), d)) {
 			*out = json_string(d);
-			return 0;
-		}
-		if (json_is_string(v) && !parse_datetime(json_string_value(v), &ms)) {
-			char t[16];
-			fmt_date(ms, t);
-			*out = json_string(t);
 			return 0;
 		}
 		break;
 	}
 	case FT_DATETIME: {
 		int64_t ms;
-		if (json_is_string(v) && !parse_datetime(json_string_value(v), &ms)) {
+		if (json_is_string(v) && strchr(json_string_value(v), 'T') &&
+		    !parse_datetime(json_string_value(v), &ms)) {
 			*out = json_integer(ms);
 			return 0;
 		}

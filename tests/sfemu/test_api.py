@@ -275,6 +275,11 @@ err_is(call("POST", DATA + "/sobjects/Lead", {"LastName": "x", "Company": "c", "
        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "restricted picklist value")
 err_is(call("POST", DATA + "/sobjects/Lead", raw="{\"LastName\": "), 400, "JSON_PARSER_ERROR",
        "bad JSON -> JSON_PARSER_ERROR")
+err_is(call("POST", DATA + "/sobjects/Lead", {"LastName": "x", "Company": "c", "HasOptedOutOfEmail": "yes"}),
+       400, "JSON_PARSER_ERROR", "a string for a boolean -> JSON_PARSER_ERROR")
+err_is(call("POST", DATA + "/sobjects/Opportunity", {"Name": "x", "StageName": "Prospecting",
+                                                     "CloseDate": "2024-01-01T00:00:00Z"}),
+       400, "JSON_PARSER_ERROR", "a datetime for a date -> JSON_PARSER_ERROR")
 err_is(call("POST", DATA + "/sobjects/Lead", raw="<Lead/>", headers={"Content-Type": "application/xml"}), 415,
        "UNSUPPORTED_MEDIA_TYPE", "a non-JSON body -> 415")
 r = call("POST", DATA + "/sobjects/Contact", {"LastName": "C", "AccountId": LID})
