@@ -96,6 +96,15 @@ static void issue(emu *e, resp *rs, bool with_refresh, const char *refresh)
 	random_chars(rnd, 60);
 	snprintf(tok, sizeof tok, "%.15s!AQ%s", e->org_id, rnd);
 	int64_t now = wall_ms();
+	/* forget tokens that expired a day ago */
+	const char *k;
+	json_t *v, *tmp;
+	json_object_foreach_safe(e->tokens, tmp, k, v)
+	{
+		if (json_is_object(v) &&
+		    json_integer_value(json_object_get(v, "exp")) < now - 86400000)
+			json_object_del(e->tokens, k);
+	}
 	json_object_set_new(e->tokens, tok,
 			    json_pack("{s:I,s:s,s:b}", "exp",
 				      (json_int_t)(now + e->cfg.token_ttl_ms), "user", e->user_id,

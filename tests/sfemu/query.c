@@ -380,6 +380,18 @@ void query_handle(emu *e, req *r, resp *rs, const char *q, bool all)
 		return;
 	}
 	cursors_gc(e);
+	/* finished cursors stay for a replay of their last page, but only a few:
+	 * a million-row snapshot is 8 MB */
+	int ndone = 0; /* the list runs newest first: keep the 8 newest finished */
+	for (cursor **pp = &e->cursors; *pp;) {
+		cursor *x = *pp;
+		if (x->done && ++ndone > 8) {
+			*pp = x->next;
+			cursor_free(x);
+		} else {
+			pp = &x->next;
+		}
+	}
 	/* legacy limit: the oldest open cursor makes room */
 	if (max > 0) {
 		int open = 0;
