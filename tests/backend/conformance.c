@@ -715,6 +715,34 @@ static void t_capture_app_edits(void **state)
 	got_free(&g2);
 }
 
+/* SQLite reuses the row key of the last row when it is deleted: a delete and
+ * a later insert under the same key stay two changes. */
+static void t_delete_then_insert_same_key(void **state)
+{
+	bt *t = *state;
+	got g = {0};
+	ensure_lead(t);
+	put(t, lead_rec("00Q000000000001AAA", "One", 1000));
+	hook_exec("DELETE FROM lead WHERE id = '00Q000000000001AAA'");
+	hook_exec("INSERT INTO lead(lastname, company) VALUES('Fresh', 'Co')");
+	read_changes(t, NULL, &g);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.c[0].op, CRMSYNC_CHANGE_DELETE);
+	assert_string_equal(g.c[0].id, "00Q000000000001AAA");
+	crmsync_change_ack a = {.size = sizeof a,
+				.row = g.c[0].row,
+				.seq = g.c[0].seq,
+				.ok = 1,
+				.id = "00Q000000000001AAA"};
+	OK(t->ops->change_ack(t->st, "lead", &a, &t->err));
+	read_changes(t, NULL, &g);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.c[0].op, CRMSYNC_CHANGE_INSERT);
+	assert_string_equal(g.c[0].id, ""); /* the deleted record's id did not stick */
+	assert_text(g.c[0].values, "LastName", "Fresh");
+	got_free(&g);
+}
+
 static void t_coalesce(void **state)
 {
 	bt *t = *state;
@@ -1243,6 +1271,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_state, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_capture_app_edits, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_coalesce, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_delete_then_insert_same_key, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_ack, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_ack_failure_and_retry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_invalid_utf8_fails_one_row, setup, teardown),

@@ -119,10 +119,11 @@ int sqb_changes_read(void *state, const char *unit, const crmsync_change_query *
 	rc = sqb_candidates(s, u, q, &cand, &ncand, err);
 	if (rc)
 		goto out;
-	rc = sqb_prepare(s,
-			 "SELECT op, col, old FROM _crmsync_log WHERE unit = ?1 AND row = ?2 AND "
-			 "seq <= ?3 ORDER BY seq",
-			 &log, "reading the change log", err);
+	rc = sqb_prepare(
+	    s,
+	    "SELECT op, col, old, seq FROM _crmsync_log WHERE unit = ?1 AND row = ?2 AND "
+	    "seq <= ?3 ORDER BY seq",
+	    &log, "reading the change log", err);
 	if (rc)
 		goto out;
 	sqlite3_str *qs = sqlite3_str_new(s->db);
@@ -147,6 +148,7 @@ int sqb_changes_read(void *state, const char *unit, const crmsync_change_query *
 			break;
 		int64_t row = cand[k].row;
 		int has_insert = 0, last_op = 0, r;
+		int64_t upto = cand[k].last;
 		char why[512] = "", delid[128] = "";
 		char buf[64], cwhy[256];
 		memset(changed, 0, u->nfields + 1);
@@ -162,9 +164,17 @@ int sqb_changes_read(void *state, const char *unit, const crmsync_change_query *
 			last_op = op;
 			if (op == CRMSYNC_CHANGE_INSERT)
 				has_insert = 1;
-			if (op == CRMSYNC_CHANGE_DELETE && col && !strcmp(col, "id"))
+			if (op == CRMSYNC_CHANGE_DELETE) {
+				/* A delete ends what can be coalesced: a later insert
+				 * that reused the row key is another record, reported
+				 * once this delete is acknowledged. */
+				const char *did = (const char *)sqlite3_column_text(log, 2);
 				snprintf(delid, sizeof delid, "%s",
-					 (const char *)sqlite3_column_text(log, 2));
+					 col && !strcmp(col, "id") && did ? did : "");
+				upto = sqlite3_column_int64(log, 3);
+				r = SQLITE_DONE;
+				break;
+			}
 			if (op != CRMSYNC_CHANGE_UPDATE || !col)
 				continue;
 			for (size_t i = 0; i < u->nfields; i++) {
@@ -185,7 +195,7 @@ int sqb_changes_read(void *state, const char *unit, const crmsync_change_query *
 				      u->name, (long long)row);
 			break;
 		}
-		crmsync_change ch = {.size = sizeof ch, .seq = cand[k].last, .row = row};
+		crmsync_change ch = {.size = sizeof ch, .seq = upto, .row = row};
 		ch.attempts = cand[k].attempts;
 		ch.last_error = cand[k].last_error;
 		ch.values = values;
@@ -279,8 +289,28 @@ int sqb_change_ack(void *state, const char *unit, const crmsync_change_ack *a, c
 	rc = sqb_op_begin(s, err);
 	if (rc)
 		return rc;
+	int deleted = 0;
 	if (a->ok) {
-		if (a->id || a->modstamp_ms) {
+		/* An acknowledged delete says nothing about a row that reused the
+		 * row key since. */
+		rc = sqb_prepare(
+		    s,
+		    "SELECT 1 FROM _crmsync_log WHERE unit = ?1 AND row = ?2 AND seq <= "
+		    "?3 AND op = 3",
+		    &st, "acknowledging a push", err);
+		if (!rc) {
+			sqlite3_bind_text(st, 1, u->name, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, a->row);
+			sqlite3_bind_int64(st, 3, a->seq);
+			deleted = sqlite3_step(st) == SQLITE_ROW;
+			sqlite3_finalize(st);
+			st = NULL;
+		}
+	}
+	if (rc) {
+		/* fall through to the end */
+	} else if (a->ok) {
+		if ((a->id || a->modstamp_ms) && !deleted) {
 			char ms[40];
 			char *sql = sqlite3_mprintf(
 			    "UPDATE %s SET id = coalesce(?2, id), crm_modstamp = coalesce(?3, "
