@@ -2,6 +2,7 @@
 #
 #   . "$top_srcdir/tests/sfemu/emu.sh"
 #   emu_start --seed leads=100          # exports EMU_URL, EMU_PID; kills it on exit
+#                                       # (and EMU_INSTANCE_URL with --instance-listen)
 #   emu_login                           # exports EMU_TOKEN (password grant)
 #   emu_api GET /services/data/v59.0/limits
 #   emu_ctl POST /__emu/clock '{"advance":60}'
@@ -38,14 +39,19 @@ emu_start() {
 	EMU_DIR=$(mktemp -d "${TMPDIR:-/tmp}/sfemu.XXXXXX") || return 1
 	"$EMU_BIN" --listen 127.0.0.1:0 "$@" >"$EMU_DIR/out" 2>"$EMU_DIR/err" &
 	EMU_PID=$!
+	_emu_lines=1
+	for _emu_a in "$@"; do
+		[ "$_emu_a" = --instance-listen ] && _emu_lines=2
+	done
 	trap 'emu_stop' EXIT
 	trap 'emu_stop; exit 130' INT
 	trap 'emu_stop; exit 143' TERM
 	_emu_i=0
 	while :; do
-		# only a complete line: the port may still be half written
-		if [ "$(wc -l <"$EMU_DIR/out")" -ge 1 ]; then
+		# only complete lines: the port may still be half written
+		if [ -f "$EMU_DIR/out" ] && [ "$(wc -l <"$EMU_DIR/out")" -ge "$_emu_lines" ]; then
 			EMU_URL=$(sed -n '1s/^listening on \(http[s]*:\/\/[^ ]*\)$/\1/p' "$EMU_DIR/out")
+			EMU_INSTANCE_URL=$(sed -n '2s/^instance on \(http[s]*:\/\/[^ ]*\)$/\1/p' "$EMU_DIR/out")
 			[ -n "$EMU_URL" ] && break
 		fi
 		if ! kill -0 "$EMU_PID" 2>/dev/null; then
@@ -61,7 +67,7 @@ emu_start() {
 		fi
 		sleep 0.1
 	done
-	export EMU_URL EMU_PID
+	export EMU_URL EMU_PID EMU_INSTANCE_URL
 }
 
 # emu_ctl METHOD PATH [JSON]: the control plane (/__emu/...).

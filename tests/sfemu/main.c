@@ -148,11 +148,21 @@ static void trunc_free(void *cls)
 	free(t);
 }
 
+/* One per listening address: with --instance-listen the login host answers
+ * OAuth, identity, versions and the control plane only. */
+typedef struct listener {
+	emu *e;
+	bool login_only;
+	struct MHD_Daemon *d;
+	char url[300];
+} listener;
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
 			       const char *method, const char *version, const char *upload,
 			       size_t *upload_size, void **con_cls)
 {
-	emu *e = cls;
+	listener *li = cls;
+	emu *e = li->e;
 	conn_ctx *cc = *con_cls;
 	(void)version;
 	if (!cc) {
@@ -185,8 +195,14 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		buf_free(&rs.body);
 		return MHD_NO;
 	}
-	if (!fa.respond)
-		route(e, &r, &rs);
+	if (!fa.respond) {
+		if (li->login_only && !strncmp(url, "/services/data/v", 16))
+			resp_err(&rs, 404, "NOT_FOUND",
+				 "The requested resource does not exist on the login host: use "
+				 "instance_url");
+		else
+			route(e, &r, &rs);
+	}
 	log_request(e, &r, rs.status);
 	char limit[96] = "";
 	if (!strncmp(url, "/services/data/v", 16) && !rs.no_limit_info)
@@ -274,6 +290,44 @@ static void usage(FILE *f)
 	       "  --clock ISO8601          start the emulator clock at this instant\n");
 }
 
+static char *host_of(const char *listen, int *port);
+
+/* Starts a daemon on HOST:PORT (port 0: a free one); fills li->url. */
+static int start_listener(emu *e, listener *li, const char *addr)
+{
+	int port = 0;
+	char *host = host_of(addr, &port);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	if (!host || inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+		fprintf(stderr, "sfemu: a listen address is IPV4:PORT, got %s\n", addr);
+		free(host);
+		return -1;
+	}
+	unsigned flags =
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
+	li->e = e;
+	if (e->tls.cert)
+		li->d = MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, handler, li,
+					 MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_NOTIFY_COMPLETED,
+					 completed, li, MHD_OPTION_CONNECTION_TIMEOUT, 120u,
+					 MHD_OPTION_HTTPS_MEM_CERT, e->tls.cert,
+					 MHD_OPTION_HTTPS_MEM_KEY, e->tls.key, MHD_OPTION_END);
+	else
+		li->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, li, MHD_OPTION_SOCK_ADDR,
+					 &sa, MHD_OPTION_NOTIFY_COMPLETED, completed, li,
+					 MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_END);
+	if (!li->d) {
+		fprintf(stderr, "sfemu: cannot listen on %s\n", addr);
+		free(host);
+		return -1;
+	}
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(li->d, MHD_DAEMON_INFO_BIND_PORT);
+	snprintf(li->url, sizeof li->url, "%s://%s:%d", e->tls.cert ? "https" : "http", host,
+		 di ? di->port : port);
+	free(host);
+	return 0;
+}
+
 static char *host_of(const char *listen, int *port)
 {
 	const char *colon = strrchr(listen, ':');
@@ -290,7 +344,7 @@ int main(int argc, char **argv)
 	const char *listen = "127.0.0.1:0", *schema_file = NULL, *seed = NULL;
 	const char *tls_cert = NULL, *tls_key = NULL, *clock = NULL;
 	uint64_t rng = 1;
-	char *inst = NULL;
+	char *inst = NULL, *inst_listen = NULL;
 	int rc = 1;
 	pthread_mutex_init(&e->mu, NULL);
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
@@ -332,10 +386,12 @@ int main(int argc, char **argv)
 		O_CHAOS,
 		O_LOCST,
 		O_CLOCK,
+		O_ILISTEN,
 		O_HELP
 	};
 	static const struct option opts[] = {{"listen", 1, 0, O_LISTEN},
 					     {"instance-url", 1, 0, O_INST},
+					     {"instance-listen", 1, 0, O_ILISTEN},
 					     {"username", 1, 0, O_USER},
 					     {"password", 1, 0, O_PASS},
 					     {"client-id", 1, 0, O_CID},
@@ -417,6 +473,9 @@ int main(int argc, char **argv)
 		case O_LOCST:
 			e->cfg.locator_status = atoi(optarg);
 			break;
+		case O_ILISTEN:
+			inst_listen = optarg;
+			break;
 		case O_CLOCK:
 			clock = optarg;
 			break;
@@ -476,25 +535,13 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	int port = 0;
-	char *host = host_of(listen, &port);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	if (!host || inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
-		fprintf(stderr, "sfemu: --listen wants IPV4:PORT, got %s\n", listen);
-		free(host);
-		goto out;
-	}
-	unsigned flags =
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
 	if (tls_cert || tls_key) {
 		e->tls.cert = tls_cert ? slurp(tls_cert) : NULL;
 		e->tls.key = tls_key ? slurp(tls_key) : NULL;
 		if (!e->tls.cert || !e->tls.key) {
 			fprintf(stderr, "sfemu: TLS needs readable --tls-cert and --tls-key\n");
-			free(host);
 			goto out;
 		}
-		flags |= MHD_USE_TLS;
 	}
 	sigset_t set;
 	sigemptyset(&set);
@@ -502,37 +549,30 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	struct MHD_Daemon *d;
-	if (e->tls.cert)
-		d = MHD_start_daemon(flags, 0, NULL, NULL, handler, e, MHD_OPTION_SOCK_ADDR, &sa,
-				     MHD_OPTION_NOTIFY_COMPLETED, completed, e,
-				     MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_HTTPS_MEM_CERT,
-				     e->tls.cert, MHD_OPTION_HTTPS_MEM_KEY, e->tls.key,
-				     MHD_OPTION_END);
-	else
-		d = MHD_start_daemon(flags, 0, NULL, NULL, handler, e, MHD_OPTION_SOCK_ADDR, &sa,
-				     MHD_OPTION_NOTIFY_COMPLETED, completed, e,
-				     MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_END);
-	if (!d) {
-		fprintf(stderr, "sfemu: cannot listen on %s\n", listen);
-		free(host);
+	static listener login, instance;
+	if (start_listener(e, &login, listen))
 		goto out;
+	if (inst_listen) {
+		login.login_only = true;
+		if (start_listener(e, &instance, inst_listen)) {
+			MHD_stop_daemon(login.d);
+			goto out;
+		}
 	}
-	const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-	int bound = di ? di->port : port;
-	char url[300];
-	snprintf(url, sizeof url, "%s://%s:%d", e->tls.cert ? "https" : "http", host, bound);
-	free(host);
 	pthread_mutex_lock(&e->mu);
-	e->login_url = strdup(url);
-	e->instance_url = strdup(inst ? inst : url);
+	e->login_url = strdup(login.url);
+	e->instance_url = strdup(inst ? inst : inst_listen ? instance.url : login.url);
 	pthread_mutex_unlock(&e->mu);
-	printf("listening on %s\n", url);
+	printf("listening on %s\n", login.url);
+	if (inst_listen)
+		printf("instance on %s\n", instance.url);
 	fflush(stdout);
 
 	int sig;
 	sigwait(&set, &sig);
-	MHD_stop_daemon(d);
+	MHD_stop_daemon(login.d);
+	if (instance.d)
+		MHD_stop_daemon(instance.d);
 	rc = 0;
 out:
 	cursors_free(e);

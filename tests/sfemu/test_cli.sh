@@ -109,6 +109,20 @@ echo "$body" | grep -q '"instance_url":"http://127.0.0.2:9999"'
 t $? "--instance-url is handed out"
 emu_stop
 
+# -- --instance-listen: the data API only on the instance
+emu_start --instance-listen 127.0.0.1:0
+body=$(curl -sS "$EMU_URL/services/oauth2/token" -d grant_type=password -d client_id=crmsync-demo \
+	-d client_secret=crmsync-demo-secret -d username=sync@example.com -d password=sync-password)
+tok=$(echo "$body" | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+[ -n "$EMU_INSTANCE_URL" ] && [ "$EMU_INSTANCE_URL" != "$EMU_URL" ] &&
+	echo "$body" | grep -q "\"instance_url\":\"$EMU_INSTANCE_URL\""
+t $? "--instance-listen: instance_url is the second address ($EMU_INSTANCE_URL)"
+c1=$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $tok" "$EMU_URL/services/data/v59.0/limits")
+c2=$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $tok" "$EMU_INSTANCE_URL/services/data/v59.0/limits")
+[ "$c1" = 404 ] && [ "$c2" = 200 ]
+t $? "--instance-listen: data calls only on the instance ($c1 $c2)"
+emu_stop
+
 # -- TLS with a CA made now
 OPENSSL=${OPENSSL:-openssl}
 if "$OPENSSL" req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
