@@ -178,6 +178,32 @@ d = r.json["DailyApiRequests"]
 ok(m and d["Max"] - d["Remaining"] == int(m.group(1)) and d["Max"] == int(m.group(2)),
    "/limits agrees with Sforce-Limit-Info", (r.json, r.headers))
 
+# ---------------------------------------------------------------- seeded data
+def all_records(soql):
+    r = q(soql)
+    out = r.json["records"]
+    while not r.json["done"]:
+        r = call("GET", r.json["nextRecordsUrl"])
+        out += r.json["records"]
+    return out
+
+
+leads = all_records("SELECT Id, FirstName, LastName, Email, SystemModstamp, CreatedDate, LastModifiedDate FROM Lead")
+stamps = [x["SystemModstamp"] for x in leads]
+ok(len(leads) >= 440 and len(set(stamps)) < len(stamps) and min(stamps)[:10] < max(stamps)[:10],
+   "seeded leads: spread-out and colliding SystemModstamps", (len(leads), len(set(stamps))))
+ok(all(x["CreatedDate"] <= x["LastModifiedDate"] <= x["SystemModstamp"] for x in leads),
+   "CreatedDate <= LastModifiedDate <= SystemModstamp")
+ok(any(any(ord(c) > 127 for c in (x["FirstName"] or "") + x["LastName"]) for x in leads)
+   and any(x["Email"] is None for x in leads) and any(x["FirstName"] is None for x in leads),
+   "seeded values: unicode and empty fields")
+cons = all_records("SELECT Id, AccountId, Account.Name FROM Contact")
+ok(cons and all((c["AccountId"] is None) == (c["Account"] is None) for c in cons)
+   and any(c["Account"] for c in cons), "seeded contacts point at existing accounts", cons[:2])
+mem = all_records("SELECT CampaignId, LeadId, ContactId FROM CampaignMember")
+keys_ = [(m["CampaignId"], m["LeadId"] or m["ContactId"]) for m in mem]
+ok(len(mem) == 6 and len(set(keys_)) == len(keys_), "campaign members are unique per campaign and person", mem)
+
 # ---------------------------------------------------------------- describe
 r = call("GET", DATA + "/sobjects")
 names = [s["name"] for s in r.json["sobjects"]]
