@@ -355,18 +355,22 @@ static int pj_object(struct pj *j, cs_record *rec, const char *prefix, struct pj
 		const char *ks, *s;
 		size_t kl, len;
 		char key[256];
-		int n, is_attr;
+		int is_attr;
 
 		pj_ws(j);
 		if (pj_string(j, &ks, &kl))
 			return -1;
 		is_attr = kl == 10 && memcmp(ks, "attributes", 10) == 0;
-		if (prefix)
-			n = snprintf(key, sizeof key, "%s.%.*s", prefix, (int)kl, ks);
-		else
-			n = snprintf(key, sizeof key, "%.*s", (int)kl, ks);
-		if (n < 0 || (size_t)n >= sizeof key || memchr(ks, '\0', kl))
+		/* key = [prefix "."] name, without snprintf: this runs for every value */
+		size_t pl = prefix ? strlen(prefix) + 1 : 0;
+		if (pl + kl >= sizeof key || memchr(ks, '\0', kl))
 			return pj_fail(j, "a field name too long");
+		if (prefix) {
+			memcpy(key, prefix, pl - 1);
+			key[pl - 1] = '.';
+		}
+		memcpy(key + pl, ks, kl);
+		key[pl + kl] = '\0';
 		pj_ws(j);
 		if (j->p >= j->end || *j->p != ':')
 			return pj_fail(j, "':' was expected");
