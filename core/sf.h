@@ -72,8 +72,9 @@ int sf_login(sf_client *c, cs_error *err);
 /* The instance URL the token response handed out ("" before login). */
 const char *sf_instance_url(const sf_client *c);
 
-/* The kind, HTTP status (0 if none) and Salesforce errorCode ("" if none) of the
- * last failed call; SF_OK after a success. */
+/* The kind and Salesforce errorCode ("" if none) of the last failed call (SF_OK
+ * and "" after a success), and the HTTP status of the last response (0 when
+ * the last attempt got none). */
 int sf_error_kind(const sf_client *c);
 long sf_error_status(const sf_client *c);
 const char *sf_error_code(const sf_client *c);
