@@ -526,13 +526,20 @@ static void test_faults_fatal(void **state)
 	assert_int_equal(sf_error_kind(f->c), SF_E_NETWORK);
 	ctl_ok(emu_ctl(&f->e, "DELETE", "/__emu/faults", NULL), &f->e, "clear faults");
 
-	/* a server that stalls past the transfer timeout (1 s) */
-	fault(f, "{\"method\":\"GET\",\"path\":\"/services/data/v59.0/query\",\"delay_ms\":2500}");
+	/* a server that stalls far past the transfer timeout (1 s; curl checks it
+	 * once a second, so it fires within 1-2 s), with no retry left */
+	sf_config cfg = base_config(f->e.url);
+	cfg.max_retries = 0;
+	sf_client *c0 = sf_client_new(&cfg, &f->err);
+	assert_int_equal(sf_login(c0, &f->err), 0);
+	fault(f, "{\"method\":\"GET\",\"path\":\"/services/data/v59.0/query\",\"delay_ms\":6000}");
 	int64_t t0 = cs_now_ms();
-	assert_int_not_equal(sf_query_count(f->c, "SELECT COUNT() FROM Lead", &n, &f->err), 0);
-	assert_int_equal(sf_error_kind(f->c), SF_E_NETWORK);
+	assert_int_not_equal(sf_query_count(c0, "SELECT COUNT() FROM Lead", &n, &f->err), 0);
+	int64_t waited = cs_now_ms() - t0;
+	assert_int_equal(sf_error_kind(c0), SF_E_NETWORK);
 	assert_non_null(strstr(f->err.msg, "imeout"));
-	assert_true(cs_now_ms() - t0 < 6000);
+	assert_true(waited >= 900 && waited < 5000);
+	sf_client_free(c0);
 	ctl_ok(emu_ctl(&f->e, "DELETE", "/__emu/faults", NULL), &f->e, "clear faults");
 
 	/* truncated JSON */
