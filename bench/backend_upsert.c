@@ -5,8 +5,9 @@
  * rows/s and peak RSS; a second pass over the same records measures skipping.
  * A figure for the notes, never a timed test.
  *
- *   bench/backend_upsert [--rows N] [--page N] [--path FILE] [--so PLUGIN]
+ *   bench/backend_upsert [--rows N] [--page N] [--path FILE] [--so PLUGIN] [--pull]
  *
+ * The lead unit is two-way (capture triggers on its table) unless --pull.
  * Default plugin: this build's sqlite.so; default file: a temporary one,
  * removed afterwards.
  */
@@ -134,6 +135,14 @@ int main(int argc, char **argv)
 	long rows = 1000000, page = 2000;
 	const char *path = NULL, *so = NULL;
 	char tmp[4096] = "", sobuf[4096];
+	int direction = CRMSYNC_BOTH;
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--pull")) { /* a one-way unit: no capture triggers */
+			direction = CRMSYNC_PULL;
+			memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof *argv);
+			argc--;
+			i--;
+		}
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--rows"))
 			rows = atol(argv[i + 1]);
@@ -145,7 +154,8 @@ int main(int argc, char **argv)
 			so = argv[i + 1];
 	}
 	if (rows <= 0 || page <= 0) {
-		fprintf(stderr, "usage: %s [--rows N] [--page N] [--path FILE] [--so PLUGIN]\n",
+		fprintf(stderr,
+			"usage: %s [--rows N] [--page N] [--path FILE] [--so PLUGIN] [--pull]\n",
 			argv[0]);
 		return 2;
 	}
@@ -175,7 +185,7 @@ int main(int argc, char **argv)
 	crmsync_unit_schema sc = {.size = sizeof sc,
 				  .unit = "lead",
 				  .sobject = "Lead",
-				  .direction = getenv("PULL") ? CRMSYNC_PULL : CRMSYNC_BOTH,
+				  .direction = direction,
 				  .nfields = NF,
 				  .fields = lead_fields};
 	if (ops->open(p->state, &err) || ops->ensure_unit(p->state, &sc, &err))
@@ -191,8 +201,9 @@ int main(int argc, char **argv)
 		goto out;
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
-	printf("backend %s, %ld lead rows of %zu fields, pages of %ld with a checkpoint each\n",
-	       p->name, rows, NF, page);
+	printf("backend %s, %ld lead rows of %zu fields, %s unit, pages of %ld with a checkpoint "
+	       "each\n",
+	       p->name, rows, NF, direction == CRMSYNC_BOTH ? "two-way" : "one-way", page);
 	printf("%-12s %10s %12s %14s %14s\n", "pass", "wall s", "rows/s", "ops rows/s",
 	       "ops rows/cpu-s");
 	const char *name[2] = {"insert (new)", "same (skip)"};
