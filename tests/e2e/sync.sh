@@ -3,7 +3,7 @@
 # After every cycle both sides are compared field by field (compare.py).
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/e2e/e2e.sh"
-plan 38
+plan 39
 
 emu_start --seed users=5,accounts=30,contacts=60,leads=400,opportunities=30,campaigns=4,members=40,tasks=50,events=15,invoices=12 --seed-rng 7
 ok $? "the emulator starts seeded"
