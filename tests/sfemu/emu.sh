@@ -70,10 +70,14 @@ emu_start() {
 	export EMU_URL EMU_PID EMU_INSTANCE_URL
 }
 
-# emu_ctl METHOD PATH [JSON]: the control plane (/__emu/...).
+# emu_ctl METHOD PATH [JSON]: the control plane; PATH is /__emu/reset or just reset.
 emu_ctl() {
+	case "$2" in
+	/*) _emu_p=$2 ;;
+	*) _emu_p=/__emu/$2 ;;
+	esac
 	_emu_out=$(curl -sS -k -X "$1" -H 'Content-Type: application/json' \
-		${3:+--data-binary "$3"} -w '\n%{http_code}' "$EMU_URL$2") || return 1
+		${3:+--data-binary "$3"} -w '\n%{http_code}' "$EMU_URL$_emu_p") || return 1
 	EMU_STATUS=$(printf '%s' "$_emu_out" | tail -n 1)
 	printf '%s' "$EMU_STATUS" >"$EMU_DIR/status"
 	printf '%s\n' "$_emu_out" | sed '$d'

@@ -35,6 +35,9 @@ t $? "emu_api runs a query ($body)"
 body=$(emu_ctl GET /__emu/stats)
 [ "$(emu_status)" = 200 ] && echo "$body" | grep -q '"ok":true'
 t $? "emu_ctl reaches the control plane"
+body=$(emu_ctl POST clock '{"advance":60}')
+[ "$(emu_status)" = 200 ] && echo "$body" | grep -q '"now":'
+t $? "emu_ctl takes a path relative to /__emu/"
 emu_stop
 [ "$EMU_EXIT" = 0 ]
 t $? "exit status 0 after SIGTERM (ASan: no leaks) ($EMU_EXIT: $EMU_STDERR)"
