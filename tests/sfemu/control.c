@@ -395,14 +395,16 @@ static json_t *config_json(emu *e)
 {
 	emu_config *c = &e->cfg;
 	return json_pack(
-	    "{s:i,s:b,s:b,s:s,s:i,s:b,s:i,s:i,s:I,s:I,s:i,s:b,s:i,s:i}", "locatorStatus",
-	    c->locator_status, "deletedGetEntityIsDeleted", c->deleted_get_code,
+	    "{s:i,s:b,s:b,s:s,s:i,s:b,s:i,s:i,s:I,s:I,s:i,s:b,s:i,s:i,s:b,s:s,s:s}",
+	    "locatorStatus", c->locator_status, "deletedGetEntityIsDeleted", c->deleted_get_code,
 	    "patchMissingCrossReference", c->patch_missing_xref, "convertedLeadMessage",
 	    c->converted_msg, "minReplicationGapSeconds", c->min_replication_gap_s, "cursorReplay",
 	    c->cursor_replay, "legacyCursors", c->legacy_cursors, "cursorMax", c->cursor_max,
 	    "cursorTtlMs", (json_int_t)c->cursor_ttl_ms, "tokenTtlMs", (json_int_t)c->token_ttl_ms,
 	    "chaosBatch", c->chaos_batch, "refreshRotation", c->refresh_rotation, "maxIds",
-	    c->max_ids, "defaultBatch", c->default_batch);
+	    c->max_ids, "defaultBatch", c->default_batch, "cursorLive", c->cursor_live, "keyCasing",
+	    c->key_casing_query ? "query" : "canonical", "signature",
+	    c->signature_mode ? "none" : "hmac");
 }
 
 static void set_config(emu *e, json_t *in)
@@ -421,6 +423,7 @@ static void set_config(emu *e, json_t *in)
 	CI("cursorMax", cursor_max);
 	CI("chaosBatch", chaos_batch);
 	CI("refreshRotation", refresh_rotation);
+	CI("cursorLive", cursor_live);
 	CI("maxIds", max_ids);
 	CI("defaultBatch", default_batch);
 #undef CI
@@ -428,6 +431,10 @@ static void set_config(emu *e, json_t *in)
 		c->cursor_ttl_ms = json_integer_value(v);
 	if ((v = json_object_get(in, "tokenTtlMs")) && json_is_integer(v))
 		c->token_ttl_ms = json_integer_value(v);
+	if ((v = json_object_get(in, "keyCasing")) && json_is_string(v))
+		c->key_casing_query = !strcmp(json_string_value(v), "query");
+	if ((v = json_object_get(in, "signature")) && json_is_string(v))
+		c->signature_mode = !strcmp(json_string_value(v), "none");
 	if ((v = json_object_get(in, "convertedLeadMessage")) && json_is_string(v))
 		snprintf(c->converted_msg, sizeof c->converted_msg, "%s", json_string_value(v));
 }

@@ -126,6 +126,8 @@ static void issue(emu *e, resp *rs, bool with_refresh, const char *refresh)
 			      issued, "signature", sig, "scope", "api refresh_token");
 	if (with_refresh && refresh)
 		json_object_set_new(o, "refresh_token", json_string(refresh));
+	if (e->cfg.signature_mode)
+		json_object_del(o, "signature");
 	free(sig);
 	resp_json(rs, 200, o);
 }

@@ -36,6 +36,7 @@ struct cursor {
 	int id_col; /* column of the base Id in sql_row, -1 when not selected */
 	emu_object *obj;
 	int batch;
+	bool live; /* re-run the query for every page (cursorLive) */
 };
 
 static uint64_t cursor_seq;
@@ -72,20 +73,71 @@ static lnode *find_group(lnode *root, const soql_item *it, int depth)
 	return g;
 }
 
-static void set_prefixes(lnode *g)
+/* The select list as written: [["owner","name"], ["Email"], ...], for the
+ * keyCasing "query" setting (keys echo the query's spelling). */
+static json_t *select_list(const char *q)
+{
+	json_t *a = json_array();
+	while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')
+		q++;
+	if (strncasecmp(q, "select", 6))
+		return a;
+	q += 6;
+	const char *end = NULL;
+	for (const char *p = q; *p; p++)
+		if (!strncasecmp(p, "from", 4) && strchr(" \t\r\n", p[-1]) && p[4] &&
+		    strchr(" \t\r\n", p[4])) {
+			end = p;
+			break;
+		}
+	if (!end)
+		return a;
+	char *list = strndup(q, (size_t)(end - q));
+	for (char *s1 = NULL, *t = strtok_r(list, ",", &s1); t; t = strtok_r(NULL, ",", &s1)) {
+		json_t *parts = json_array();
+		for (char *s2 = NULL, *u = strtok_r(t, ". \t\r\n", &s2); u;
+		     u = strtok_r(NULL, ". \t\r\n", &s2))
+			json_array_append_new(parts, json_string(u));
+		json_array_append_new(a, parts);
+	}
+	free(list);
+	return a;
+}
+
+/* The spelling of path[depth] among the select list entries that start with path[0..depth]. */
+static const char *spelled(json_t *sel, const char **path, int depth)
+{
+	size_t i;
+	json_t *parts;
+	json_array_foreach(sel, i, parts)
+	{
+		if ((int)json_array_size(parts) <= depth)
+			continue;
+		bool match = true;
+		for (int k = 0; k <= depth && match; k++)
+			match = !strcasecmp(json_string_value(json_array_get(parts, (size_t)k)),
+					    path[k]);
+		if (match)
+			return json_string_value(json_array_get(parts, (size_t)depth));
+	}
+	return path[depth];
+}
+
+static void set_prefixes(lnode *g, json_t *sel, const char **path, int depth)
 {
 	for (int i = 0; i < g->nkids; i++) {
 		lnode *k = &g->kids[i];
 		buf b = {0};
-		buf_printf(&b, ",\"%s\":", k->key);
+		path[depth] = k->key;
+		buf_printf(&b, ",\"%s\":", sel ? spelled(sel, path, depth) : k->key);
 		k->prefix_len = b.len;
 		k->prefix = buf_take(&b);
-		if (k->group)
-			set_prefixes(k);
+		if (k->group && depth < 3)
+			set_prefixes(k, sel, path, depth + 1);
 	}
 }
 
-static void build_layout(cursor *cu)
+static void build_layout(cursor *cu, const char *q, bool echo_casing)
 {
 	cu->id_col = -1;
 	for (size_t i = 0; i < cu->c->nitems; i++) {
@@ -111,7 +163,10 @@ static void build_layout(cursor *cu)
 				cu->id_col = (int)i;
 		}
 	}
-	set_prefixes(&cu->root);
+	json_t *sel = echo_casing ? select_list(q) : NULL;
+	const char *path[4] = {0};
+	set_prefixes(&cu->root, sel, path, 0);
+	json_decref(sel);
 }
 
 static void cursor_free(cursor *cu)
@@ -350,6 +405,7 @@ void query_handle(emu *e, req *r, resp *rs, const char *q, bool all)
 	cursor *cu = calloc(1, sizeof *cu);
 	cu->c = c;
 	cu->all = all;
+	cu->live = e->cfg.cursor_live;
 	cu->obj = schema_object(&e->schema, c->object);
 	size_t cap = 0;
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -360,7 +416,7 @@ void query_handle(emu *e, req *r, resp *rs, const char *q, bool all)
 		cu->rowids[cu->n++] = sqlite3_column_int64(st, 0);
 	}
 	sqlite3_finalize(st);
-	build_layout(cu);
+	build_layout(cu, q, e->cfg.key_casing_query);
 	cu->batch = batch_size(e, r);
 	int max;
 	cursor_limits(e, r, &max, &cu->ttl);
@@ -435,6 +491,25 @@ void query_more(emu *e, req *r, resp *rs, const char *locator)
 		resp_err(rs, e->cfg.locator_status, "INVALID_QUERY_LOCATOR",
 			 "invalid query locator");
 		return;
+	}
+	if (cu->live) {
+		/* the rows matching now, not at query time: inserts and deletes shift pages */
+		sqlite3_stmt *st;
+		if (!sqlite3_prepare_v2(e->db, cu->c->sql_ids, -1, &st, NULL)) {
+			soql_bind(cu->c, st);
+			size_t cap = cu->n;
+			cu->n = 0;
+			while (sqlite3_step(st) == SQLITE_ROW) {
+				if (cu->n == cap) {
+					cap = cap ? cap * 2 : 1024;
+					cu->rowids = realloc(cu->rowids, cap * sizeof(int64_t));
+				}
+				cu->rowids[cu->n++] = sqlite3_column_int64(st, 0);
+			}
+			sqlite3_finalize(st);
+		}
+		if (off > cu->n)
+			off = cu->n;
 	}
 	send_page(e, r, rs, cu, off);
 }

@@ -437,6 +437,20 @@ ok(len(r.json["records"]) == 7 and r.json["nextRecordsUrl"].endswith("-7"), "cha
 ctl("POST", "config", {"chaosBatch": 0, "locatorStatus": 404})
 err_is(call("GET", DATA + "/query/01gAAAAAAAAAAAAAAA-200"), 404, "INVALID_QUERY_LOCATOR", "locator status configurable")
 ctl("POST", "config", {"locatorStatus": 400})
+ctl("POST", "config", {"keyCasing": "query"})
+r = q("SELECT id, owner.NAME, email FROM Lead LIMIT 1")
+ok(list(r.json["records"][0].keys()) == ["attributes", "id", "owner", "email"]
+   and "NAME" in r.json["records"][0]["owner"], "keyCasing query: keys as spelled", r)
+ctl("POST", "config", {"keyCasing": "canonical", "cursorLive": True})
+r = q("SELECT Id FROM Lead ORDER BY CreatedDate DESC, Id", headers={"Sforce-Query-Options": "batchSize=200"})
+n0 = r.json["totalSize"]
+call("POST", DATA + "/sobjects/Lead", {"LastName": "Live", "Company": "c"})
+r2 = call("GET", r.json["nextRecordsUrl"])
+ok(r2.json["totalSize"] == n0 + 1, "cursorLive: later pages see new rows", (n0, r2.json["totalSize"]))
+ctl("POST", "config", {"cursorLive": False, "signature": "none"})
+ok("signature" not in login().json, "signature can be omitted")
+cfg = ctl("POST", "config", {"signature": "hmac"}).json["config"]
+ok(cfg["signature"] == "hmac" and cfg["keyCasing"] == "canonical" and cfg["locatorStatus"] == 400, "config echo", cfg)
 r = q("SELECT Id, Name FROM Account WHERE Id = '%s'" % acc, all=True)
 ok(r.json["totalSize"] == 1, "queryAll includes deleted", r)
 
