@@ -76,6 +76,7 @@ static const struct conf_known conf_known[] = {
 	{"metrics", "healthz_max_age", NULL, "age of the last good cycle after which /healthz fails", false},
 	{"alerts", "command", NULL, "command run with a JSON alert on stdin", false},
 	{"alerts", "error_threshold", NULL, "errors per cycle that raise an alert", false},
+	{"alerts", "repeat_interval", NULL, "least time between two alerts of one kind, e.g. 30m", false},
 };
 
 static const struct conf_known *conf_lookup_known(const char *section, const char *key)

@@ -3,6 +3,7 @@
  * gives each busy unit a fair turn before the next round. */
 #include "config.h"
 #include "engine_int.h"
+#include "ops_run.h"
 #include "sf_multi.h"
 
 #include <stdarg.h>
@@ -727,6 +728,8 @@ budget:
 		cs_stop_requested ? "interrupted" : first.msg[0] ? "finished with failures" : "done",
 		(double)(cs_now_ms() - t0) / 1000.0,
 		(long long)(sf_request_count(e->sf) - api0));
+	/* metrics and alerts (core/ops_run.c) */
+	cs_ops_cycle_end(e, t0, api0, first.msg[0] ? &first : NULL);
 	if (e->budget_hit) {
 		return cs_err(err, CRMSYNC_EBUSY,
 			      "the API budget is reached (used %lld of %lld calls, budget %lld): the "

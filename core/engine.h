@@ -45,5 +45,9 @@ int cs_engine_push_one(cs_engine *e, const char *unit, const char *id, cs_error 
 int cs_engine_status(cs_engine *e, int format, cs_error *err);
 int cs_engine_history(cs_engine *e, int format, cs_error *err);
 int cs_engine_errors(cs_engine *e, int format, int64_t since_ms, cs_error *err);
+/* crmsync backlog (core/backlog.c): records waiting per unit and direction,
+ * rate, ETA, trend. Needs CS_ENGINE_SYNC: one COUNT() API call per CRM-to-local
+ * unit. format: 0 table, 1 JSON. */
+int cs_engine_backlog(cs_engine *e, int format, cs_error *err);
 
 #endif

@@ -22,3 +22,4 @@ crmsync_LDADD = core/libcore.la
 crmsyncinclude_HEADERS += include/crmsync/plugin.h
 
 include core/sf.mk
+include core/ops.mk

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "conf.h"
 #include "engine.h"
+#include "ops_run.h"
 #include "timeutil.h"
 #include "loader.h"
 #include "log.h"
@@ -46,6 +47,8 @@ static const char usage_text[] =
 	"  history [--csv|--json]  cycles x unit x step with new/updated/deleted/failed/skipped\n"
 	"  plugins [--json]        every plugin found: kind, name, version, ABI, path; rejects\n"
 	"  push UNIT ID            send one local record to the CRM now\n"
+	"  backlog [--json]        per unit and direction: records waiting, rate, ETA, growing or\n"
+	"                          not (costs one COUNT() API call per CRM-to-local unit)\n"
 	"\n"
 	"Options:\n"
 	"  -c, --config FILE       config file (default: ./crmsync.conf when it exists)\n"
@@ -288,9 +291,15 @@ static int cmd_sync(struct cli *c, bool forever)
 	int rc = 0;
 
 	install_signals();
+	if (cs_ops_begin(c->cfg, forever, &err)) { /* metrics listener, alerts */
+		fprintf(stderr, "crmsync: %s\n", err.msg);
+		cs_ops_end(err.msg);
+		return err.code == CRMSYNC_EINVAL ? EXIT_USAGE : EXIT_FAIL;
+	}
 	e = cs_engine_new(c->cfg, CS_ENGINE_SYNC, &err);
 	if (!e) {
 		fprintf(stderr, "crmsync: %s\n", err.msg);
+		cs_ops_end(err.msg);
 		return err.code == CRMSYNC_EINVAL ? EXIT_USAGE : EXIT_FAIL;
 	}
 	for (;;) {
@@ -319,6 +328,7 @@ static int cmd_sync(struct cli *c, bool forever)
 			e = cs_engine_new(fresh.cfg, CS_ENGINE_SYNC, &nerr);
 			if (!e) {
 				cs_error("crmsync", "cannot restart with the new configuration: %s", nerr.msg);
+				cs_ops_end(nerr.msg);
 				cs_config_free(fresh.cfg);
 				cs_config_free(c->cfg);
 				c->cfg = NULL;
@@ -326,10 +336,12 @@ static int cmd_sync(struct cli *c, bool forever)
 			}
 			cs_config_free(c->cfg);
 			c->cfg = fresh.cfg;
+			cs_ops_reload(c->cfg);
 		}
 	}
 	if (cs_stop_requested)
 		cs_info("crmsync", "stopped cleanly at a page boundary");
+	cs_ops_end(cs_stop_requested ? "crmsync run stopped on a signal (SIGTERM or SIGINT)" : NULL);
 	cs_engine_free(e);
 	return rc;
 }
@@ -338,8 +350,9 @@ static int cmd_local(struct cli *c, const char *cmd, const char *arg1, const cha
 {
 	cs_error err = CS_ERROR_INIT;
 	int fmt = c->json ? 1 : c->csv ? 2 : 0, rc;
-	bool push = strcmp(cmd, "push") == 0;
-	cs_engine *e = cs_engine_new(c->cfg, push ? CS_ENGINE_SYNC : CS_ENGINE_LOCAL, &err);
+	bool push = strcmp(cmd, "push") == 0, backlog = strcmp(cmd, "backlog") == 0;
+	cs_engine *e =
+	    cs_engine_new(c->cfg, push || backlog ? CS_ENGINE_SYNC : CS_ENGINE_LOCAL, &err);
 
 	if (!e) {
 		fprintf(stderr, "crmsync: %s\n", err.msg);
@@ -347,6 +360,8 @@ static int cmd_local(struct cli *c, const char *cmd, const char *arg1, const cha
 	}
 	if (strcmp(cmd, "status") == 0) {
 		rc = cs_engine_status(e, c->json ? 1 : 0, &err);
+	} else if (backlog) {
+		rc = cs_engine_backlog(e, c->json ? 1 : 0, &err);
 	} else if (strcmp(cmd, "history") == 0) {
 		rc = cs_engine_history(e, fmt, &err);
 	} else if (strcmp(cmd, "errors") == 0) {
@@ -444,7 +459,7 @@ int main(int argc, char **argv)
 	const char *cmd = argv[optind];
 	int nargs = argc - optind - 1;
 	static const char *const known[] = {"init",    "sync", "run",  "status", "errors",
-					    "history", "plugins", "push", NULL};
+					    "history", "plugins", "push", "backlog", NULL};
 	bool ok = false;
 	for (const char *const *k = known; *k; k++)
 		ok |= strcmp(*k, cmd) == 0;
