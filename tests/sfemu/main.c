@@ -22,7 +22,17 @@
 typedef struct conn_ctx {
 	buf body;
 	bool started;
+	size_t uri_len; /* the raw request target, for the 16 KB URI limit */
 } conn_ctx;
+
+static void *uri_seen(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	(void)cls;
+	(void)c;
+	conn_ctx *cc = calloc(1, sizeof *cc);
+	cc->uri_len = strlen(uri);
+	return cc;
+}
 
 int64_t emu_now(emu *e)
 {
@@ -168,6 +178,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	if (!cc) {
 		cc = calloc(1, sizeof *cc);
 		*con_cls = cc;
+	}
+	if (!cc->started) {
+		cc->started = true;
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -195,7 +208,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		buf_free(&rs.body);
 		return MHD_NO;
 	}
-	if (!fa.respond) {
+	if (!fa.respond && cc->uri_len > 16384) {
+		resp_err(&rs, 414, "URI_TOO_LONG",
+			 "The length of the URI exceeds the 16,384 byte limit");
+	} else if (!fa.respond) {
 		if (li->login_only && !strncmp(url, "/services/data/v", 16))
 			resp_err(&rs, 404, "NOT_FOUND",
 				 "The requested resource does not exist on the login host: use "
@@ -307,14 +323,17 @@ static int start_listener(emu *e, listener *li, const char *addr)
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
 	li->e = e;
 	if (e->tls.cert)
-		li->d = MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, handler, li,
-					 MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_NOTIFY_COMPLETED,
-					 completed, li, MHD_OPTION_CONNECTION_TIMEOUT, 120u,
-					 MHD_OPTION_HTTPS_MEM_CERT, e->tls.cert,
-					 MHD_OPTION_HTTPS_MEM_KEY, e->tls.key, MHD_OPTION_END);
+		li->d = MHD_start_daemon(
+		    flags | MHD_USE_TLS, 0, NULL, NULL, handler, li, MHD_OPTION_SOCK_ADDR, &sa,
+		    MHD_OPTION_NOTIFY_COMPLETED, completed, li, MHD_OPTION_URI_LOG_CALLBACK,
+		    uri_seen, li, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)131072,
+		    MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_HTTPS_MEM_CERT, e->tls.cert,
+		    MHD_OPTION_HTTPS_MEM_KEY, e->tls.key, MHD_OPTION_END);
 	else
 		li->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, li, MHD_OPTION_SOCK_ADDR,
 					 &sa, MHD_OPTION_NOTIFY_COMPLETED, completed, li,
+					 MHD_OPTION_URI_LOG_CALLBACK, uri_seen, li,
+					 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)131072,
 					 MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_END);
 	if (!li->d) {
 		fprintf(stderr, "sfemu: cannot listen on %s\n", addr);

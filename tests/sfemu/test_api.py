@@ -420,6 +420,11 @@ err_is(q("SELECT Id FROM Lead WHERE SystemModstamp > '2024-01-01T00:00:00Z'"), 4
        "INVALID_QUERY_FILTER_OPERATOR", "quoted datetime -> INVALID_QUERY_FILTER_OPERATOR")
 r = q("SELECT Id FROM Lead WHERE SystemModstamp > 2000-01-01T00:00:00Z ORDER BY SystemModstamp, Id LIMIT 5")
 ok(r.status == 200 and r.json["totalSize"] == 5, "keyset query shape", r)
+ids_in = ",".join(["'%s'" % LID] * 500)
+r = q("SELECT Id FROM Lead WHERE Id IN (%s)" % ids_in)
+ok(r.status == 200 and r.json["totalSize"] == 1, "a 14 KB query URL is served", (r.status, r.raw[:200]))
+r = q("SELECT Id FROM Lead WHERE Id IN (%s)" % ",".join(["'%s'" % LID] * 800))
+err_is(r, 414, "URI_TOO_LONG", "a URL over 16 KB -> 414")
 err_is(call("GET", DATA + "/query/01gAAAAAAAAAAAAAAA-200"), 400, "INVALID_QUERY_LOCATOR", "unknown locator")
 r = q("SELECT Id FROM Lead", headers={"Sforce-Query-Options": "batchSize=200"})
 loc = r.json["nextRecordsUrl"]
