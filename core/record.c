@@ -4,6 +4,7 @@
 #include "record.h"
 #include "timeutil.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 struct rec_slot {
 	char *name;
 	size_t name_cap;
+	size_t name_len;
 	char *sbuf; /* string storage of the value, reused */
 	size_t s_cap;
 	crmsync_value v;
@@ -52,12 +54,24 @@ size_t cs_record_count(const cs_record *rec)
 	return rec->n;
 }
 
+/* Decoders set 30-odd fields per record, each a lookup: compare the length and
+ * the folded first letter before the full case-insensitive comparison. */
+static long rec_find_len(const cs_record *rec, const char *field, size_t len)
+{
+	int first = tolower((unsigned char)field[0]);
+
+	for (size_t i = 0; i < rec->n; i++) {
+		const struct rec_slot *s = &rec->slot[i];
+		if (s->name_len == len && tolower((unsigned char)s->name[0]) == first &&
+		    strcasecmp(s->name, field) == 0)
+			return (long)i;
+	}
+	return -1;
+}
+
 static long rec_find(const cs_record *rec, const char *field)
 {
-	for (size_t i = 0; i < rec->n; i++)
-		if (strcasecmp(rec->slot[i].name, field) == 0)
-			return (long)i;
-	return -1;
+	return rec_find_len(rec, field, strlen(field));
 }
 
 int cs_record_get(const cs_record *rec, const char *field, crmsync_value *out)
@@ -104,7 +118,8 @@ static int is_string_type(int type)
 
 int cs_record_set(cs_record *rec, const char *field, const crmsync_value *val)
 {
-	long i = rec_find(rec, field);
+	size_t flen = strlen(field);
+	long i = rec_find_len(rec, field, flen);
 	struct rec_slot *s;
 
 	if (i < 0) {
@@ -118,10 +133,13 @@ int cs_record_set(cs_record *rec, const char *field, const crmsync_value *val)
 			rec->alloc = na;
 		}
 		s = &rec->slot[rec->n];
-		size_t nl = strlen(field) + 1;
-		if (rec_reserve(&s->name, &s->name_cap, nl))
-			return CRMSYNC_ENOMEM;
-		memcpy(s->name, field, nl);
+		/* a reused record usually gets the same fields in the same order */
+		if (!(s->name && s->name_len == flen && memcmp(s->name, field, flen) == 0)) {
+			if (rec_reserve(&s->name, &s->name_cap, flen + 1))
+				return CRMSYNC_ENOMEM;
+			memcpy(s->name, field, flen + 1);
+			s->name_len = flen;
+		}
 		rec->n++;
 	} else {
 		s = &rec->slot[i];
