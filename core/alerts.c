@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -176,6 +177,13 @@ static int alerts_run(char **argv, const char *json, const char *kind)
 		sigaction(SIGPIPE, &sa, NULL);
 		if (dup2(fds[0], STDIN_FILENO) < 0)
 			_exit(126);
+			/* the store, the CRM connections and the metrics socket are not
+			 * the command's business, whether or not they were opened CLOEXEC */
+#ifdef SYS_close_range
+		if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0)
+#endif
+			for (int fd = 3; fd < 1024; fd++)
+				close(fd);
 		execv(argv[0], argv);
 		static const char msg[] = "crmsync: alerts: cannot execute the alert command\n";
 		ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);

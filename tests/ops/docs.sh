@@ -6,7 +6,7 @@
 # crmsync --help and every long option is in crmsync(1); the pages format
 # without warnings; the systemd unit is sound.
 . "$top_srcdir/tests/lib.sh"
-plan 9
+plan 10
 MAN="$top_srcdir/docs/man"
 
 cat >"$T/keys.py" <<'PY'
@@ -108,4 +108,14 @@ ok $(grep -q "^ExecStart=/.*/crmsync -c /.*/crmsync/crmsync.conf run$" "$unit" &
 	grep -q '^User=crmsync$' "$unit" && grep -q '^NoNewPrivileges=yes$' "$unit" &&
 	grep -q '^StateDirectory=crmsync$' "$unit" && ! grep -q '@[a-z]*@' "$unit"; echo $?) \
 	"the systemd unit runs crmsync run as its own user, restarts on failure, reloads with SIGHUP"
+
+# make install puts the manuals, the unit and the example config in place
+env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL ${MAKE:-make} -s -C "$top_builddir" install-man \
+	install-dist_docDATA install-systemdsystemunitDATA DESTDIR="$T/root" >"$T/install.log" 2>&1
+missing=""
+for f in man1/crmsync.1 man5/crmsync.conf.5 man7/crmsync-plugin.7 systemd/system/crmsync.service \
+	crmsync.conf.example; do
+	[ -n "$(find "$T/root" -path "*/$f")" ] || missing="$missing $f"
+done
+ok $([ -z "$missing" ]; echo $?) "make install installs the manuals, the systemd unit and the example config${missing:+ (missing:$missing)}"
 done_testing
