@@ -395,7 +395,7 @@ static json_t *config_json(emu *e)
 {
 	emu_config *c = &e->cfg;
 	return json_pack(
-	    "{s:i,s:b,s:b,s:s,s:i,s:b,s:i,s:i,s:I,s:I,s:i,s:b,s:i,s:i,s:b,s:s,s:s}",
+	    "{s:i,s:b,s:b,s:s,s:i,s:b,s:i,s:i,s:I,s:I,s:i,s:b,s:i,s:i,s:b,s:s,s:s,s:b}",
 	    "locatorStatus", c->locator_status, "deletedGetEntityIsDeleted", c->deleted_get_code,
 	    "patchMissingCrossReference", c->patch_missing_xref, "convertedLeadMessage",
 	    c->converted_msg, "minReplicationGapSeconds", c->min_replication_gap_s, "cursorReplay",
@@ -404,7 +404,7 @@ static json_t *config_json(emu *e)
 	    "chaosBatch", c->chaos_batch, "refreshRotation", c->refresh_rotation, "maxIds",
 	    c->max_ids, "defaultBatch", c->default_batch, "cursorLive", c->cursor_live, "keyCasing",
 	    c->key_casing_query ? "query" : "canonical", "signature",
-	    c->signature_mode ? "none" : "hmac");
+	    c->signature_mode ? "none" : "hmac", "cascadeDeletes", c->cascade_deletes);
 }
 
 static void set_config(emu *e, json_t *in)
@@ -424,6 +424,7 @@ static void set_config(emu *e, json_t *in)
 	CI("chaosBatch", chaos_batch);
 	CI("refreshRotation", refresh_rotation);
 	CI("cursorLive", cursor_live);
+	CI("cascadeDeletes", cascade_deletes);
 	CI("maxIds", max_ids);
 	CI("defaultBatch", default_batch);
 #undef CI
@@ -542,6 +543,9 @@ void control_handle(emu *e, req *r, resp *rs)
 			bad(rs, 400, "master: id required");
 		else if (rec_merge(e, o, mid, json_object_get(in, "losers"), &w, &err))
 			err_json(rs, &err);
+		else if (json_is_object(json_object_get(in, "fields")) &&
+			 rec_update(e, o, mid, json_object_get(in, "fields"), &w, &err))
+			err_json(rs, &err); /* the merge stands; the master's values were refused */
 		else
 			ok(rs, json_pack("{s:s}", "id", mid));
 	} else if (post && !strcmp(p, "convert-lead")) {

@@ -147,6 +147,7 @@ typedef struct emu_config {
 	int64_t cursor_ttl_ms;	   /* -1: by legacy mode */
 	int64_t token_ttl_ms;	   /* 2 h */
 	int chaos_batch;	   /* 0 off; otherwise the page size is at most this */
+	int cascade_deletes;	   /* 1: deletes cascade like an org's (account -> contacts, ...) */
 	int cursor_live;	   /* 0: snapshot ids at query time (default); 1: re-run per page */
 	int key_casing_query;	   /* 0: canonical keys (default); 1: as spelled in the SELECT */
 	int signature_mode;	   /* 0: HMAC-SHA256 of id + issued_at (default); 1: omitted */

@@ -1043,7 +1043,7 @@ bool store_cascades(const char *parent, const char *child, const char *field)
 static void cascade(emu *e, emu_object *o, const char *id18, bool del, int64_t ts,
 		    const write_opts *w, int depth)
 {
-	if (depth > 3)
+	if (depth > 3 || !e->cfg.cascade_deletes)
 		return;
 	for (size_t i = 0; i < sizeof cascades / sizeof *cascades; i++) {
 		if (strcmp(cascades[i].parent, o->name))

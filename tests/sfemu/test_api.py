@@ -341,12 +341,14 @@ ok(q("SELECT Id FROM Lead WHERE Id = '%s'" % DL).json["totalSize"] == 0, "query 
 r = ctl("POST", "records/Lead", {"op": "undelete", "id": DL})
 ok(r.status == 200 and call("GET", DATA + "/sobjects/Lead/" + DL).status == 200, "undelete keeps the id", r)
 
+ctl("POST", "config", {"cascadeDeletes": True})
 ca = call("POST", DATA + "/sobjects/Account", {"Name": "Cascade"}).json["id"]
 cc = call("POST", DATA + "/sobjects/Contact", {"LastName": "Child", "AccountId": ca}).json["id"]
 call("DELETE", DATA + "/sobjects/Account/" + ca)
 ok(call("GET", DATA + "/sobjects/Contact/" + cc).status == 404, "deleting an account deletes its contacts")
 ctl("POST", "records/Account", {"op": "undelete", "id": ca})
 ok(call("GET", DATA + "/sobjects/Contact/" + cc).status == 200, "undeleting it restores them")
+ctl("POST", "config", {"cascadeDeletes": False})
 acc_desc = call("GET", DATA + "/sobjects/Account/describe").json
 ok({"childSObject": "Contact", "field": "AccountId", "cascadeDelete": True}.items()
    <= [x for x in acc_desc["childRelationships"] if x["childSObject"] == "Contact"][0].items(),
@@ -559,8 +561,9 @@ m2 = call("POST", DATA + "/sobjects/Account", {"Name": "Loser"}).json["id"]
 ch = call("POST", DATA + "/sobjects/Contact", {"LastName": "Kid", "AccountId": m2}).json["id"]
 stamp0 = call("GET", DATA + "/sobjects/Contact/" + ch).json["SystemModstamp"]
 time.sleep(0.01)
-r = ctl("POST", "merge", {"type": "Account", "master": m1, "losers": [m2]})
-ok(r.status == 200, "merge", r)
+r = ctl("POST", "merge", {"type": "Account", "master": m1, "losers": [m2], "fields": {"Phone": "+1 555 0101"}})
+ok(r.status == 200 and call("GET", DATA + "/sobjects/Account/" + m1).json["Phone"] == "+1 555 0101"
+   and call("GET", DATA + "/sobjects/Account/" + m1).json["Name"] == "Master", "merge; master keeps its values, plus those given", r)
 kid = call("GET", DATA + "/sobjects/Contact/" + ch).json
 ok(kid["AccountId"] == m1 and kid["SystemModstamp"] > stamp0, "children re-parented, stamps bumped", kid)
 r = q("SELECT Id, IsDeleted, MasterRecordId FROM Account WHERE Id = '%s'" % m2, all=True)
