@@ -133,6 +133,7 @@ static int ack(cs_engine *e, cs_unit *u, struct push_item *it, int count, bool o
 		.error_code = ok ? NULL : code,
 		.error_message = ok ? NULL : message,
 		.retry_at_ms = retry,
+		.deferred = !ok && code && strcmp(code, "NOT_MARKED") == 0,
 	};
 	it->done = true;
 	switch (count) {

@@ -18,7 +18,9 @@
 /* The smallest descriptor and ops an ABI 1.0 plugin can have: ABI 1.0's own. */
 #define LOADER_DESC_V1_0 (offsetof(crmsync_plugin_desc, ops) + sizeof(void *))
 #define LOADER_OBJECT_OPS_V1_0 (offsetof(crmsync_object_ops, unit_at) + sizeof(void *))
-#define LOADER_BACKEND_OPS_V1_0 (offsetof(crmsync_backend_ops, retention) + sizeof(void *))
+#define LOADER_BACKEND_OPS_V1_0 (offsetof(crmsync_backend_ops, row_read) + sizeof(void *))
+/* Members after row_read (reconcile_*) are optional: the engine uses them only
+ * when the plugin's ops size says they exist. */
 
 struct cs_loader {
 	cs_config *cfg;

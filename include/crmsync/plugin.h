@@ -24,6 +24,9 @@
  *   2026-11-28  ABI 1.0: descriptor, host table, records, object and backend ops.
  *   2026-11-28  (1.0, before any release) backend: crmsync_change.error,
  *               crmsync_backend_ops.row_read, column layout and transaction rules.
+ *   2026-11-28  (1.0, before any release) backend: crmsync_change_ack.deferred,
+ *               reconcile_begin/seen/finish; merge folds only non-CRM columns;
+ *               setting sync_mark makes a deferred row pending.
  */
 #ifndef CRMSYNC_PLUGIN_H
 #define CRMSYNC_PLUGIN_H
@@ -362,6 +365,10 @@ typedef struct crmsync_change_ack {
 	const char *error_code;  /* on failure: the CRM's status code, verbatim */
 	const char *error_message; /* on failure: the CRM's message, verbatim */
 	int64_t retry_at_ms;     /* on failure: not before this time; 0 = never retry */
+	/* With ok = 0: not a failure but a wait (a local-only row not marked for
+	 * sync). Not counted as failed in unit_stats; the row is pending again when
+	 * it is edited or when an application sets its sync_mark. */
+	int deferred;
 } crmsync_change_ack;
 
 /* One row of run history: cycle x unit x step. */
@@ -443,10 +450,12 @@ typedef struct crmsync_backend_ops {
 	int (*mark_deleted)(void *state, const char *unit, const char *const *ids,
 			    const char *const *merged_into, size_t n, int remove, uint8_t *out,
 			    crmsync_error *err);
-	/* Fold the local row of loser_id into winner_id (a value beats an empty field),
-	 * re-point references to the loser in every unit's table, drop the loser's
-	 * pending local changes. The loser's row itself is left for mark_deleted
-	 * (with merged_into) to tombstone or remove. */
+	/* Fold the local row of loser_id into winner_id: in the columns that are not
+	 * fields of the unit (an application's own columns) a value beats an empty
+	 * one; the winner's CRM fields are the CRM's and are left as they are. Then
+	 * re-point references to the loser in every unit's table and drop the
+	 * loser's pending local changes. The loser's row itself is left for
+	 * mark_deleted (with merged_into) to tombstone or remove. */
 	int (*merge)(void *state, const char *unit, const char *loser_id, const char *winner_id,
 		     crmsync_error *err);
 
@@ -492,6 +501,19 @@ typedef struct crmsync_backend_ops {
 	 * CRMSYNC_ENOENT when there is no such row. */
 	int (*row_read)(void *state, const char *unit, const char *id, int64_t row,
 			crmsync_record *out, crmsync_error *err);
+
+	/* Id reconciliation, to find rows hard-purged in the CRM: begin a sweep,
+	 * report every id that exists in the CRM (any order, any batch size), then
+	 * finish: every row with a CRM id that was not reported, is not a tombstone
+	 * and has a crm_modstamp older than started_ms becomes a tombstone (rows
+	 * pulled during the sweep are never swept); *tombstoned says how many.
+	 * Memory stays bounded whatever the row count. */
+	int (*reconcile_begin)(void *state, const char *unit, int64_t started_ms,
+			       crmsync_error *err);
+	int (*reconcile_seen)(void *state, const char *unit, const char *const *ids, size_t n,
+			      crmsync_error *err);
+	int (*reconcile_finish)(void *state, const char *unit, int64_t *tombstoned,
+				crmsync_error *err);
 } crmsync_backend_ops;
 
 /* ---------------------------------------------------------------------------
