@@ -161,7 +161,9 @@ static int engine_sync_config(cs_engine *e, cs_error *err)
 	if (cs_config_duration(cfg, "sync", "interval", 300000, 1000, &e->interval_ms, err) ||
 	    cs_config_duration(cfg, "sync", "overlap", 300000, 0, &e->overlap_ms, err) ||
 	    cs_config_duration(cfg, "sync", "retention", 30LL * 86400000, 3600000,
-			       &e->retention_ms, err))
+			       &e->retention_ms, err) ||
+	    cs_config_duration(cfg, "sync", "reconcile_interval", 86400000, 0, &e->reconcile_ms,
+			       err))
 		return CRMSYNC_EINVAL;
 	if (cs_config_int(cfg, "sync", "page_size", 2000, 200, 2000, &v, err))
 		return CRMSYNC_EINVAL;
@@ -531,7 +533,7 @@ static bool engine_dep_failed(cs_engine *e, cs_unit *u)
 	return false;
 }
 
-static void counts_begin(cs_engine *e, cs_counts *c)
+void cs_counts_begin(cs_engine *e, cs_counts *c)
 {
 	if (!c->ran) {
 		c->ran = true;
@@ -541,7 +543,7 @@ static void counts_begin(cs_engine *e, cs_counts *c)
 	}
 }
 
-static void counts_end(cs_engine *e, cs_counts *c)
+void cs_counts_end(cs_engine *e, cs_counts *c)
 {
 	if (c->ran && c->started_ms && !c->ended_ms) {
 		c->ended_ms = cs_now_ms();
@@ -555,7 +557,7 @@ static void engine_history(cs_engine *e, cs_unit *u, const char *step, cs_counts
 
 	if (!c->ran)
 		return;
-	counts_end(e, c);
+	cs_counts_end(e, c);
 	crmsync_history_row h = {
 		.size = sizeof h,
 		.cycle = e->cycle,
@@ -602,6 +604,7 @@ int cs_engine_cycle(cs_engine *e, cs_error *err)
 		memset(&u->schema, 0, sizeof u->schema);
 		memset(&u->pull, 0, sizeof u->pull);
 		memset(&u->push, 0, sizeof u->push);
+		memset(&u->reconcile, 0, sizeof u->reconcile);
 		u->push_pending = (u->decl->direction & CRMSYNC_PUSH) && cs_push_pending(e, u);
 	}
 	{
@@ -628,10 +631,10 @@ int cs_engine_cycle(cs_engine *e, cs_error *err)
 				continue;
 			}
 			if (!u->desc || !u->schema.ran) {
-				counts_begin(e, &u->schema);
+				cs_counts_begin(e, &u->schema);
 				cs_err_clear(&uerr);
 				int src = cs_pull_schema(e, u, &uerr);
-				counts_end(e, &u->schema);
+				cs_counts_end(e, &u->schema);
 				if (src) {
 					if (cs_engine_sf_failure(e, src) == CRMSYNC_EBUSY)
 						break;
@@ -646,7 +649,7 @@ int cs_engine_cycle(cs_engine *e, cs_error *err)
 				u->pull_done = true;
 				continue;
 			}
-			counts_begin(e, &u->pull);
+			cs_counts_begin(e, &u->pull);
 			cs_err_clear(&uerr);
 			int prc = cs_pull_turn(e, u, &uerr);
 			if (prc < 0) {
@@ -669,15 +672,15 @@ int cs_engine_cycle(cs_engine *e, cs_error *err)
 		if (!(u->decl->direction & CRMSYNC_PUSH) || u->failed || u->waits || !u->push_pending)
 			continue;
 		if (!u->desc) /* idle pull skipped describe: the push needs it */ {
-			counts_begin(e, &u->schema);
+			cs_counts_begin(e, &u->schema);
 			int src = cs_pull_schema(e, u, &uerr);
-			counts_end(e, &u->schema);
+			cs_counts_end(e, &u->schema);
 			if (src) {
 				engine_fail_unit(u, &u->schema, &uerr);
 				continue;
 			}
 		}
-		counts_begin(e, &u->push);
+		cs_counts_begin(e, &u->push);
 		cs_err_clear(&uerr);
 		int prc = cs_push_unit(e, u, 0, NULL, &uerr);
 		if (prc < 0) {
@@ -693,7 +696,7 @@ int cs_engine_cycle(cs_engine *e, cs_error *err)
 		 * defaults, LastModifiedDate), so the local row is exact after this cycle
 		 * rather than the next. Our own values come back as skipped. */
 		if (u->push.n_new + u->push.n_updated > 0 && (u->decl->direction & CRMSYNC_PULL)) {
-			counts_begin(e, &u->pull);
+			cs_counts_begin(e, &u->pull);
 			int r;
 			while ((r = cs_pull_turn(e, u, &uerr)) > 0 && !cs_stop_requested)
 				;
@@ -705,9 +708,24 @@ int cs_engine_cycle(cs_engine *e, cs_error *err)
 			}
 		}
 	}
+	/* Hard purges leave no trace in queryAll: compare the ids now and then. */
+	for (size_t i = 0; i < e->nunits && !cs_stop_requested && !e->budget_hit; i++) {
+		cs_unit *u = &e->units[i];
+		if (!(u->decl->direction & CRMSYNC_PULL) || u->failed || u->waits || !u->desc)
+			continue;
+		cs_err_clear(&uerr);
+		int rrc = cs_pull_reconcile(e, u, &uerr);
+		if (rrc < 0 && cs_engine_sf_failure(e, rrc) != CRMSYNC_EBUSY) {
+			engine_fail_unit(u, &u->reconcile, &uerr);
+			cs_engine_job_error(e, u, "reconcile", "RECONCILE", "%s", uerr.msg);
+			if (!first.msg[0])
+				first = uerr;
+		}
+	}
 budget:
 	for (size_t i = 0; i < e->nunits; i++) {
 		cs_unit *u = &e->units[i];
+		engine_history(e, u, "reconcile", &u->reconcile);
 		engine_history(e, u, "schema", &u->schema);
 		engine_history(e, u, "pull", &u->pull);
 		engine_history(e, u, "push", &u->push);

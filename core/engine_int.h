@@ -46,7 +46,7 @@ typedef struct cs_unit {
 	int64_t total_expected;     /* COUNT() for the initial copy, -1 unknown */
 	int64_t pulled;             /* records pulled this cycle */
 	int64_t progress_at;        /* last progress output */
-	cs_counts schema, pull, push;
+	cs_counts schema, pull, push, reconcile;
 } cs_unit;
 
 struct cs_engine {
@@ -61,7 +61,7 @@ struct cs_engine {
 	cs_unit *units;
 	size_t nunits;
 	int64_t cycle;
-	int64_t interval_ms, overlap_ms, retention_ms;
+	int64_t interval_ms, overlap_ms, retention_ms, reconcile_ms;
 	int page_size, turn_pages;
 	bool push_always, push_deletes;
 	bool tty;
@@ -69,6 +69,8 @@ struct cs_engine {
 };
 
 /* engine.c */
+void cs_counts_begin(cs_engine *e, cs_counts *c);
+void cs_counts_end(cs_engine *e, cs_counts *c);
 cs_unit *cs_engine_unit(cs_engine *e, const char *name);
 int cs_engine_job_error(cs_engine *e, cs_unit *u, const char *step, const char *code,
 			const char *fmt, ...) CRMSYNC_PRINTF(5, 6);
@@ -86,6 +88,8 @@ int cs_pull_turn(cs_engine *e, cs_unit *u, cs_error *err);
 /* Watermark "ms id" of a unit: 0 and the values, or CRMSYNC_ENOENT. */
 int cs_pull_watermark(cs_engine *e, cs_unit *u, int64_t *ms, char id[19], cs_error *err);
 bool cs_pull_initial_done(cs_engine *e, cs_unit *u);
+/* Id reconciliation when it is due: 0, or negative on failure. */
+int cs_pull_reconcile(cs_engine *e, cs_unit *u, cs_error *err);
 
 /* engine_push.c */
 int cs_push_unit(cs_engine *e, cs_unit *u, int64_t only_row, const char *only_id,

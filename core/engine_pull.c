@@ -579,3 +579,98 @@ int cs_pull_turn(cs_engine *e, cs_unit *u, cs_error *err)
 	sf_buf_free(&soql);
 	return rc;
 }
+
+/* ---- id reconciliation ------------------------------------------------------ */
+
+struct recon_ctx {
+	cs_engine *e;
+	cs_unit *u;
+	const char **ids;
+	char last[19];
+	int64_t n;
+};
+
+static int recon_page(void *ud, const sf_page *page, cs_error *err)
+{
+	struct recon_ctx *rc = ud;
+	size_t k = 0;
+
+	for (size_t i = 0; i < page->count; i++) {
+		const char *id = cs_record_str(page->records[i], "Id");
+		if (id)
+			rc->ids[k++] = id;
+	}
+	if (k == 0)
+		return 0;
+	int r = rc->e->b->reconcile_seen(rc->e->bs, rc->u->decl->name, rc->ids, k, err);
+	if (r)
+		return r;
+	snprintf(rc->last, sizeof rc->last, "%s", rc->ids[k - 1]);
+	rc->n += (int64_t)k;
+	return cs_stop_requested ? cs_err(err, CRMSYNC_EBUSY, "stop requested") : 0;
+}
+
+/* Rows hard-purged in the CRM never show up in queryAll: list every id the CRM
+ * has (without the unit's filter: a filtered-out record still exists) and let
+ * the store tombstone the rows it did not see. Costs one call per 2000 rows,
+ * so it runs every [sync] reconcile_interval (default daily; 0 turns it off). */
+int cs_pull_reconcile(cs_engine *e, cs_unit *u, cs_error *err)
+{
+	char buf[32];
+	int64_t last_ms = 0, started = cs_now_ms(), swept = 0;
+	int rc = 0;
+
+	if (e->reconcile_ms <= 0 ||
+	    e->b->size < offsetof(crmsync_backend_ops, reconcile_finish) + sizeof(void *) ||
+	    !cs_pull_initial_done(e, u))
+		return 0;
+	if (e->b->state_get(e->bs, u->decl->name, "reconciled_ms", buf, sizeof buf, err) > 0)
+		last_ms = strtoll(buf, NULL, 10);
+	cs_err_clear(err);
+	if (last_ms == 0) {
+		/* the initial copy just listed everything: start the clock now */
+		snprintf(buf, sizeof buf, "%lld", (long long)started);
+		return e->b->state_set(e->bs, u->decl->name, "reconciled_ms", buf, err);
+	}
+	if (started - last_ms < e->reconcile_ms)
+		return 0;
+	struct recon_ctx ctx = {.e = e, .u = u};
+	ctx.ids = calloc((size_t)e->page_size, sizeof *ctx.ids);
+	if (!ctx.ids)
+		return cs_err(err, CRMSYNC_ENOMEM, "out of memory");
+	cs_counts_begin(e, &u->reconcile);
+	if ((rc = e->b->reconcile_begin(e->bs, u->decl->name, started, err)))
+		goto out;
+	static const crmsync_field_desc idf[] = {{.name = "Id", .type = CRMSYNC_ID, .crm_type = "id"}};
+	sf_query_opts opts = {.batch_size = e->page_size, .fields = idf, .nfields = 1};
+	for (;;) {
+		sf_buf q = {0};
+		int64_t before = ctx.n;
+		sf_buf_addf(&q, "SELECT Id FROM %s", u->decl->sobject);
+		if (ctx.last[0]) {
+			sf_buf_addf(&q, " WHERE Id > ");
+			sf_soql_id(&q, ctx.last, err);
+		}
+		sf_buf_addf(&q, " ORDER BY Id LIMIT %d", e->page_size);
+		rc = q.oom ? cs_err(err, CRMSYNC_ENOMEM, "out of memory")
+			   : sf_query(e->sf, q.s, &opts, recon_page, &ctx, err);
+		sf_buf_free(&q);
+		if (rc)
+			goto out;
+		if (ctx.n - before < e->page_size)
+			break;
+	}
+	if ((rc = e->b->reconcile_finish(e->bs, u->decl->name, &swept, err)))
+		goto out;
+	u->reconcile.n_deleted += swept;
+	u->reconcile.n_skipped += ctx.n; /* ids that still exist */
+	snprintf(buf, sizeof buf, "%lld", (long long)started);
+	rc = e->b->state_set(e->bs, u->decl->name, "reconciled_ms", buf, err);
+	if (swept)
+		cs_info(u->decl->name, "reconciliation: %lld rows purged in the CRM are now tombstones",
+			(long long)swept);
+out:
+	cs_counts_end(e, &u->reconcile);
+	free(ctx.ids);
+	return rc;
+}
