@@ -26,3 +26,8 @@ TESTS += tests/pg/conformance.sh
 dist_check_SCRIPTS += tests/pg/conformance.sh
 EXTRA_DIST += tests/pg/pg.sh
 endif
+if ENABLE_TESTS
+TESTS += tests/pg/e2e.sh tests/pg/crash.sh
+dist_check_SCRIPTS += tests/pg/e2e.sh tests/pg/crash.sh
+EXTRA_DIST += tests/pg/compare_pg.py
+endif

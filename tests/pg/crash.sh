@@ -1,0 +1,72 @@
+#!/bin/sh
+# tests/pg/crash.sh - the PostgreSQL server dies in the middle of the initial
+# copy (an immediate shutdown: every connection drops, open transactions are
+# lost) and comes back. The running sync reconnects by itself and, once the
+# server is back, the local table holds every CRM record exactly once, and
+# later local edits still reach the CRM.
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/e2e/e2e.sh"
+. "$top_srcdir/tests/pg/pg.sh"
+plan 9
+
+pg_start; ok $? "a private PostgreSQL server starts"
+CI=$(pg_createdb crmsync_crash)
+SCHEMA=crash
+N=8000
+export CRMSYNC_PLUGIN_PATH="$top_builddir/plugins/objects:$top_builddir/plugins/backends/postgres"
+sql() { PGOPTIONS="-c search_path=$SCHEMA" psql -X -q -At -v ON_ERROR_STOP=1 -d "$CI" -c "$1" 2>/dev/null; }
+
+emu_start --seed users=2,leads=$N --seed-rng 11
+ok $? "the emulator starts with $N leads"
+LIVE=$(emu GET dump/Lead | python3 -c "import json,sys; print(sum(1 for r in json.load(sys.stdin)['records'] if not r['IsDeleted']))")
+
+"$CS" -o salesforce.login_url="$EMU_URL" -o salesforce.client_id=crmsync-demo \
+	-o salesforce.username=sync@example.com -o storage.backend=postgres \
+	-o storage.conninfo="$CI" -o storage.schema=$SCHEMA -o storage.reconnect_delay=100 \
+	-o sync.units=lead \
+	-o sync.page_size=200 -o sync.interval=1s -o log.level=info run >"$T/cs.log" 2>&1 &
+CS_PID=$!
+at_exit "kill $CS_PID 2>/dev/null; wait $CS_PID 2>/dev/null"
+
+# wait until part of the copy is stored, then kill the server under it
+n=0
+for _ in $(seq 600); do
+	n=$(sql "select count(*) from lead" || echo 0)
+	[ "${n:-0}" -ge 600 ] && break
+	kill -0 $CS_PID 2>/dev/null || break
+	sleep 0.05
+done
+pg_kill; st=$?
+ok $([ $st -eq 0 ] && [ "${n:-0}" -ge 600 ] && [ "$n" -lt $LIVE ]; echo $?) "the server is killed mid-copy ($n of $LIVE leads stored)"
+kill -0 $CS_PID 2>/dev/null || { echo "Bail out! crmsync is not running:"; sed 's/^/# /' "$T/cs.log" | tail; exit 1; }
+sleep 1
+pg_restart; ok $? "the server restarts"
+
+# the daemon reconnects and finishes the copy
+for _ in $(seq 300); do
+	n=$(sql "select count(*) from lead" || echo 0)
+	[ "${n:-0}" -ge $LIVE ] && break
+	kill -0 $CS_PID 2>/dev/null || break
+	sleep 0.2
+done
+ok $([ "$n" -eq $LIVE ]; echo $?) "after the restart the copy completes: $n of $LIVE leads"
+ok $([ "$(sql "select count(distinct id) from lead")" -eq "$n" ]; echo $?) "no lead is stored twice"
+grep -qi "connection\|terminat\|server closed" "$T/cs.log"; ok $? "the sync noticed the lost connection"
+[ $? -eq 0 ] || tail -5 "$T/cs.log" | sed 's/^/# /'
+
+# a local edit after the crash is pushed once
+ID=$(sql "select id from lead order by id limit 1")
+sql "update lead set title='after-the-crash' where id='$ID'"
+for _ in $(seq 100); do
+	[ "$(sql "select count(*) from _crmsync_log")" = 0 ] && break
+	sleep 0.1
+done
+emu GET dump/Lead >"$T/leads.json"
+python3 -c "
+import json,sys
+r=[x for x in json.load(open('$T/leads.json'))['records'] if x['Id']=='$ID']
+sys.exit(0 if r and r[0]['Title']=='after-the-crash' else 1)"; ok $? "a local edit after the restart reached the CRM"
+python3 "$top_srcdir/tests/pg/compare_pg.py" "$EMU_URL" "$CI" "$SCHEMA" lead=Lead >"$T/cmp" 2>&1
+st=$?; ok $st "both sides are equal field by field"
+[ $st -eq 0 ] || sed 's/^/# /' "$T/cmp" | head -20
+done_testing
