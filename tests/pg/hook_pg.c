@@ -131,14 +131,13 @@ static int hp_shell(const bt_settings *s, const char *sql, char *msg, size_t cap
 	return 0;
 }
 
-/* Only a SQL_ASCII database stores bytes that are not UTF-8 (a UTF8 database
- * refuses them at the application's write); the suite runs on one. */
-static int hp_bad_utf8_sql(const char *table, const char *col, const char *id, char *buf,
-			   size_t cap)
+/* A UTF8 database (the suite's) refuses these bytes at the application's
+ * write; only a SQL_ASCII database would store them. */
+static void hp_bad_utf8_sql(const char *table, const char *col, const char *id, char *buf,
+			    size_t cap)
 {
 	snprintf(buf, cap, "UPDATE \"%s\" SET \"%s\" = E'\\xC3\\x28' WHERE id = '%s'", table, col,
 		 id);
-	return 0;
 }
 
 const bt_hook bt_hook_pg = {
@@ -148,4 +147,5 @@ const bt_hook bt_hook_pg = {
     .query = hp_query,
     .shell = hp_shell,
     .bad_utf8_sql = hp_bad_utf8_sql,
+    .rejects_bad_utf8 = 1,
 };

@@ -166,7 +166,7 @@ int pgb_changes_read(void *state, const char *unit, const crmsync_change_query *
 		if (q && q->max && delivered >= q->max)
 			break;
 		int64_t row = strtoll(PQgetvalue(cand, k, 0), NULL, 10);
-		int64_t last = strtoll(PQgetvalue(cand, k, 1), NULL, 10);
+		int64_t last = strtoll(PQgetvalue(cand, k, 1), NULL, 10), upto = last;
 		int has_insert = 0, last_op = 0;
 		char why[512] = "", delid[128] = "", cwhy[256];
 		memset(changed, 0, u->nfields + 1);
@@ -181,8 +181,17 @@ int pgb_changes_read(void *state, const char *unit, const crmsync_change_query *
 			last_op = op;
 			if (op == CRMSYNC_CHANGE_INSERT)
 				has_insert = 1;
-			if (op == CRMSYNC_CHANGE_DELETE && col && !strcmp(col, "id"))
-				snprintf(delid, sizeof delid, "%s", PQgetvalue(log, e, 4));
+			if (op == CRMSYNC_CHANGE_DELETE) {
+				/* A delete ends what can be coalesced: a later insert
+				 * under the same row key (an application may give one)
+				 * is another record, reported once this delete is
+				 * acknowledged. */
+				const char *did = pgb_v(log, e, 4);
+				snprintf(delid, sizeof delid, "%s",
+					 col && !strcmp(col, "id") && did ? did : "");
+				upto = strtoll(PQgetvalue(log, e, 1), NULL, 10);
+				break;
+			}
 			if (op != CRMSYNC_CHANGE_UPDATE || !col)
 				continue;
 			for (size_t i = 0; i < u->nfields; i++) {
@@ -199,7 +208,7 @@ int pgb_changes_read(void *state, const char *unit, const crmsync_change_query *
 				break;
 			}
 		}
-		crmsync_change ch = {.size = sizeof ch, .seq = last, .row = row};
+		crmsync_change ch = {.size = sizeof ch, .seq = upto, .row = row};
 		ch.attempts = atoi(PQgetvalue(cand, k, 2));
 		ch.last_error = pgb_v(cand, k, 3);
 		ch.values = values;
