@@ -246,6 +246,22 @@ static int prepare(cs_engine *e, cs_unit *u, struct push_item *it, bool forced)
 	return 0;
 }
 
+/* Acknowledgements of one batch commit together: one transaction, not 200. */
+static int tx_begin(cs_engine *e, cs_error *err)
+{
+	return e->b->begin(e->bs, err);
+}
+
+static int tx_commit(cs_engine *e, cs_error *err)
+{
+	int rc = e->b->commit(e->bs, err);
+	if (rc) {
+		cs_error rerr = CS_ERROR_INIT;
+		e->b->rollback(e->bs, &rerr);
+	}
+	return rc;
+}
+
 static void result_text(const sf_write_result *r, char *code, size_t ccap, char *msg, size_t mcap)
 {
 	snprintf(code, ccap, "%s", r->nerrors ? r->errors[0].status_code : "UNKNOWN");
@@ -340,7 +356,8 @@ static int send_creates(cs_engine *e, cs_unit *u, struct push_item **its, size_t
 		sf_write_results_free(&res);
 		return cs_engine_sf_failure(e, rc);
 	}
-	for (size_t i = 0; i < res.count && i < n; i++) {
+	int trc = tx_begin(e, err);
+	for (size_t i = 0; trc == 0 && i < res.count && i < n; i++) {
 		sf_write_result *r = &res.items[i];
 		char code[64], msg[1024], key[64];
 		cs_error serr = CS_ERROR_INIT;
@@ -355,8 +372,14 @@ static int send_creates(cs_engine *e, cs_unit *u, struct push_item **its, size_t
 			e->b->state_set(e->bs, u->decl->name, key, "", &serr);
 		}
 	}
+	if (trc == 0)
+		trc = tx_commit(e, err);
 	/* records past res.count have an unknown outcome: left pending, checked next time */
 	free(recs);
+	if (trc) {
+		sf_write_results_free(&res);
+		return trc;
+	}
 	sf_write_results_free(&res);
 	return rc && res.count < n ? cs_engine_sf_failure(e, rc) : 0;
 }
@@ -372,7 +395,8 @@ static int send_updates(cs_engine *e, cs_unit *u, struct push_item **its, size_t
 	for (size_t i = 0; i < n; i++)
 		recs[i] = its[i]->out;
 	rc = sf_update(e->sf, u->decl->sobject, recs, n, &res, err);
-	for (size_t i = 0; i < res.count && i < n; i++) {
+	int trc = res.count ? tx_begin(e, err) : 0;
+	for (size_t i = 0; trc == 0 && i < res.count && i < n; i++) {
 		char code[64], msg[1024];
 		if (res.items[i].success) {
 			ack(e, u, its[i], CNT_UPDATED, true, its[i]->id, NULL, NULL);
@@ -381,8 +405,12 @@ static int send_updates(cs_engine *e, cs_unit *u, struct push_item **its, size_t
 			ack(e, u, its[i], CNT_FAILED, false, NULL, code, msg);
 		}
 	}
+	if (trc == 0 && res.count)
+		trc = tx_commit(e, err);
 	free(recs);
 	sf_write_results_free(&res);
+	if (trc)
+		return trc;
 	return rc ? cs_engine_sf_failure(e, rc) : 0;
 }
 
@@ -397,7 +425,8 @@ static int send_deletes(cs_engine *e, cs_unit *u, struct push_item **its, size_t
 	for (size_t i = 0; i < n; i++)
 		ids[i] = its[i]->id;
 	rc = sf_delete(e->sf, ids, n, &res, err);
-	for (size_t i = 0; i < res.count && i < n; i++) {
+	int trc = res.count ? tx_begin(e, err) : 0;
+	for (size_t i = 0; trc == 0 && i < res.count && i < n; i++) {
 		char code[64], msg[1024];
 		sf_write_result *r = &res.items[i];
 		result_text(r, code, sizeof code, msg, sizeof msg);
@@ -409,8 +438,12 @@ static int send_deletes(cs_engine *e, cs_unit *u, struct push_item **its, size_t
 		else
 			ack(e, u, its[i], CNT_FAILED, false, NULL, code, msg);
 	}
+	if (trc == 0 && res.count)
+		trc = tx_commit(e, err);
 	free(ids);
 	sf_write_results_free(&res);
+	if (trc)
+		return trc;
 	return rc ? cs_engine_sf_failure(e, rc) : 0;
 }
 
@@ -514,6 +547,10 @@ int cs_push_unit(cs_engine *e, cs_unit *u, int64_t only_row, const char *only_id
 		if (pc.n == 0)
 			break;
 		size_t nc = 0, nu = 0, nd = 0;
+		/* local acknowledgements and create keys of this batch commit together,
+		 * and before anything is sent */
+		if ((rc = tx_begin(e, err)))
+			goto out;
 		for (size_t i = 0; i < pc.n; i++) {
 			struct push_item *it = &pc.items[i];
 			if (it->op == CRMSYNC_CHANGE_DELETE) {
@@ -527,6 +564,8 @@ int cs_push_unit(cs_engine *e, cs_unit *u, int64_t only_row, const char *only_id
 			}
 			int p = prepare(e, u, it, forced);
 			if (p < 0) {
+				cs_error rerr = CS_ERROR_INIT;
+				e->b->rollback(e->bs, &rerr);
 				rc = cs_err(err, CRMSYNC_EIO, "cannot record push outcomes of unit %s",
 					    u->decl->name);
 				goto out;
@@ -538,6 +577,8 @@ int cs_push_unit(cs_engine *e, cs_unit *u, int64_t only_row, const char *only_id
 			else
 				updates[nu++] = it;
 		}
+		if ((rc = tx_commit(e, err)))
+			goto out;
 		if (nu && (rc = send_updates(e, u, updates, nu, err)))
 			goto out;
 		if (nc && (rc = send_creates(e, u, creates, nc, err)))
