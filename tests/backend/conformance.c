@@ -1025,11 +1025,27 @@ static void t_merge(void **state)
 	set_str(r, "AccountId", CRMSYNC_ID, "001000000000LOSAAA");
 	OK(upsert1(t, "contact", r, out));
 	H->record_free(r);
+	/* An application's own columns, added after the sync laid out the table. */
+	hook_exec("ALTER TABLE account ADD COLUMN note TEXT");
+	hook_exec("ALTER TABLE account ADD COLUMN tier TEXT");
+	hook_exec("UPDATE account SET note = 'vip', tier = 'silver' WHERE id = "
+		  "'001000000000LOSAAA'");
+	hook_exec("UPDATE account SET tier = 'gold' WHERE id = '001000000000WINAAA'");
 	OK(t->ops->merge(t->st, "account", "001000000000LOSAAA", "001000000000WINAAA", &t->err));
 	r = read_row(t, "account", "001000000000WINAAA", 0);
-	assert_text(r, "Name", "Winner Inc");	/* the winner keeps its value */
-	assert_text(r, "Phone", "+1 555 0100"); /* a value beats an empty field */
+	assert_text(r, "Name", "Winner Inc");
+	/* The winner's CRM fields are the CRM's: an empty one is not filled
+	 * from the loser, whose value the CRM itself dropped. */
+	assert_text(r, "Phone", "");
 	H->record_free(r);
+	/* In the application's columns a value beats an empty one; the
+	 * winner keeps its own. */
+	assert_string_equal(
+	    hook_query(buf, sizeof buf, "SELECT note FROM account WHERE id = '001000000000WINAAA'"),
+	    "vip");
+	assert_string_equal(
+	    hook_query(buf, sizeof buf, "SELECT tier FROM account WHERE id = '001000000000WINAAA'"),
+	    "gold");
 	const char *dead[1] = {"001000000000LOSAAA"}, *win[1] = {"001000000000WINAAA"};
 	OK(t->ops->mark_deleted(t->st, "account", dead, win, 1, 0, out, &t->err));
 	assert_int_equal(out[0], CRMSYNC_OUT_DELETED);
@@ -1040,11 +1056,262 @@ static void t_merge(void **state)
 	r = read_row(t, "contact", "003000000000001AAA", 0);
 	assert_text(r, "AccountId", "001000000000WINAAA");
 	H->record_free(r);
+	/* The issue found end to end: a winner whose reference is empty in the
+	 * CRM must not get the loser's. */
+	r = H->record_new();
+	set_str(r, "Id", CRMSYNC_ID, "003000000000WINAAA");
+	set_s(r, "LastName", "Kept");
+	set_s(r, "AccountId", NULL);
+	OK(upsert1(t, "contact", r, out));
+	H->record_free(r);
+	OK(t->ops->merge(t->st, "contact", "003000000000001AAA", "003000000000WINAAA", &t->err));
+	r = read_row(t, "contact", "003000000000WINAAA", 0);
+	assert_text(r, "AccountId", NULL);
+	assert_text(r, "LastName", "Kept");
+	H->record_free(r);
 	/* Re-pointing the contact is the sync's write: not a local change. */
-	assert_string_equal(hook_query(buf, sizeof buf, "SELECT count(*) FROM contact"), "1");
+	assert_string_equal(hook_query(buf, sizeof buf, "SELECT count(*) FROM contact"), "2");
 	got g = {0};
 	OK(t->ops->changes_read(t->st, "contact", NULL, collect, &g, &t->err));
 	assert_int_equal(g.n, 0);
+}
+
+/* A local-only row not marked for sync is acknowledged as deferred: a wait,
+ * not a failure. Marking it (or editing it) makes it pending again. */
+static void t_deferred_ack(void **state)
+{
+	bt *t = *state;
+	got g = {0};
+	ensure_lead(t);
+	put(t, lead_rec("00Q000000000001AAA", "One", 1000));
+	hook_exec("INSERT INTO lead(lastname, company) VALUES('Later', 'Shop')");
+	hook_exec("INSERT INTO lead(lastname, company) VALUES('Edited', 'Shop')");
+	hook_exec("UPDATE lead SET company = 'Bad' WHERE id = '00Q000000000001AAA'");
+	read_changes(t, NULL, &g);
+	assert_int_equal(g.n, 3);
+	for (size_t i = 0; i < 3; i++) {
+		crmsync_change_ack a = {.size = sizeof a, .row = g.c[i].row, .seq = g.c[i].seq};
+		if (g.c[i].id[0]) { /* a real failure, for comparison */
+			a.error_code = "FIELD_CUSTOM_VALIDATION_EXCEPTION";
+			a.error_message = "no";
+		} else {
+			assert_int_equal(g.c[i].op, CRMSYNC_CHANGE_INSERT);
+			assert_int_equal(g.c[i].marked, 0);
+			a.error_code = "NOT_MARKED";
+			a.error_message = "a local-only row not marked for sync";
+			a.deferred = 1;
+		}
+		OK(t->ops->change_ack(t->st, "lead", &a, &t->err));
+	}
+	crmsync_unit_stats st = {.size = sizeof st};
+	OK(t->ops->unit_stats(t->st, "lead", &st, &t->err));
+	assert_int_equal(st.failed, 1); /* the deferred rows are not failures */
+	assert_int_equal(st.unmarked_local, 2);
+	crmsync_change_query q = {.size = sizeof q, .now_ms = INT64_MAX};
+	read_changes(t, &q, &g);
+	assert_int_equal(g.n, 0); /* nothing is due until the application acts */
+	crmsync_record *r = read_row(t, "lead", NULL, g.c[0].row);
+	H->record_free(r);
+	char buf[64];
+	assert_string_equal(
+	    hook_query(buf, sizeof buf,
+		       "SELECT count(*) FROM lead WHERE sync_state = 'failed' AND id IS NULL"),
+	    "0");
+
+	/* Setting sync_mark, and nothing else, makes the row pending: an insert
+	 * with every non-null field. */
+	hook_exec("UPDATE lead SET sync_mark = 1 WHERE lastname = 'Later'");
+	read_changes(t, &q, &g);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.c[0].op, CRMSYNC_CHANGE_INSERT);
+	assert_int_equal(g.c[0].marked, 1);
+	assert_string_equal(g.c[0].id, "");
+	assert_null(g.c[0].before);
+	assert_int_equal(g.c[0].attempts, 0);
+	assert_int_equal(nfields(g.c[0].values), 2);
+	assert_text(g.c[0].values, "LastName", "Later");
+	assert_text(g.c[0].values, "Company", "Shop");
+	OK(t->ops->unit_stats(t->st, "lead", &st, &t->err));
+	assert_int_equal(st.unmarked_local, 1);
+	assert_int_equal(st.failed, 1);
+
+	/* So does an edit of the other one, still unmarked. */
+	hook_exec("UPDATE lead SET firstname = 'Eve' WHERE lastname = 'Edited'");
+	read_changes(t, &q, &g);
+	assert_int_equal(g.n, 2);
+	assert_int_equal(g.c[1].op, CRMSYNC_CHANGE_INSERT);
+	assert_int_equal(g.c[1].marked, 0);
+	assert_text(g.c[1].values, "FirstName", "Eve");
+	assert_text(g.c[1].values, "LastName", "Edited");
+	got_free(&g);
+}
+
+static void put_stamp(bt *t, const char *id, int64_t stamp)
+{
+	assert_int_equal(put(t, lead_rec(id, "R", stamp)), CRMSYNC_OUT_NEW);
+}
+
+/* Id reconciliation finds rows hard-purged in the CRM. */
+static void t_reconcile(void **state)
+{
+	bt *t = *state;
+	char buf[64];
+	int64_t n = -1;
+	if (t->ops->size < offsetof(crmsync_backend_ops, reconcile_finish) + sizeof(void *))
+		fail_msg("the backend has no reconcile ops");
+	ensure_lead(t);
+	put_stamp(t, "00Q000000000001AAA", 1000); /* seen */
+	put_stamp(t, "00Q000000000002AAA", 1000); /* seen */
+	put_stamp(t, "00Q000000000003AAA", 1000); /* purged */
+	put_stamp(t, "00Q000000000004AAA", 1000); /* already a tombstone */
+	put_stamp(t, "00Q000000000005AAA", 9000); /* pulled during the sweep */
+	const char *dead[1] = {"00Q000000000004AAA"};
+	uint8_t out[1];
+	OK(t->ops->mark_deleted(t->st, "lead", dead, NULL, 1, 0, out, &t->err));
+	hook_exec("INSERT INTO lead(lastname) VALUES('local only')");
+	assert_int_equal(t->ops->reconcile_finish(t->st, "lead", &n, &t->err), CRMSYNC_EINVAL);
+
+	OK(t->ops->reconcile_begin(t->st, "lead", 5000, &t->err));
+	const char *b1[1] = {"00Q000000000001AAA"};
+	const char *b2[2] = {"00Q00000000000ZAAA", "00Q000000000002AAA"};
+	OK(t->ops->reconcile_seen(t->st, "lead", b1, 1, &t->err));
+	OK(t->ops->begin(t->st, &t->err)); /* batches inside the engine's transactions */
+	OK(t->ops->reconcile_seen(t->st, "lead", b2, 2, &t->err));
+	OK(t->ops->reconcile_seen(t->st, "lead", b1, 1, &t->err)); /* twice is fine */
+	OK(t->ops->commit(t->st, &t->err));
+	OK(t->ops->reconcile_finish(t->st, "lead", &n, &t->err));
+	assert_int_equal(n, 1);
+	crmsync_record *r = read_row(t, "lead", "00Q000000000003AAA", 0);
+	assert_int_equal(getv(r, "is_deleted").u.b, 1); /* a tombstone, not removed */
+	H->record_free(r);
+	assert_string_equal(
+	    hook_query(buf, sizeof buf,
+		       "SELECT count(*) FROM lead WHERE is_deleted = 0 AND id IS NOT NULL"),
+	    "3");
+	assert_string_equal(hook_query(buf, sizeof buf,
+				       "SELECT is_deleted FROM lead WHERE lastname = 'local only'"),
+			    "0");
+	/* The sweep is the sync's write: nothing to push. */
+	got g = {0};
+	read_changes(t, NULL, &g);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.c[0].op, CRMSYNC_CHANGE_INSERT);
+	got_free(&g);
+
+	/* A second sweep starts from nothing seen; many ids in batches. */
+	enum { MANY = 3000 };
+	static char idbuf[MANY][19];
+	const char *ids[MANY];
+	crmsync_record *recs[100];
+	OK(t->ops->begin(t->st, &t->err));
+	for (int i = 0; i < MANY; i++) {
+		snprintf(idbuf[i], sizeof idbuf[i], "00Q1%011dAAA", i);
+		ids[i] = idbuf[i];
+		recs[i % 100] = lead_rec(ids[i], "Many", 2000);
+		if (i % 100 == 99) {
+			uint8_t o[100];
+			OK(t->ops->upsert(t->st, "lead", recs, 100, o, &t->err));
+			for (int k = 0; k < 100; k++)
+				H->record_free(recs[k]);
+		}
+	}
+	OK(t->ops->commit(t->st, &t->err));
+	OK(t->ops->reconcile_begin(t->st, "lead", 5000, &t->err));
+	for (int i = 0; i < MANY - 10; i += 500)
+		OK(t->ops->reconcile_seen(t->st, "lead", ids + i,
+					  (size_t)(MANY - 10 - i < 500 ? MANY - 10 - i : 500),
+					  &t->err));
+	OK(t->ops->reconcile_seen(t->st, "lead", b1, 1, &t->err));
+	OK(t->ops->reconcile_finish(t->st, "lead", &n, &t->err));
+	assert_int_equal(n, 10 + 1); /* the last ten, and lead 2 not seen this time */
+	assert_string_equal(
+	    hook_query(buf, sizeof buf,
+		       "SELECT is_deleted FROM lead WHERE id = '00Q000000000002AAA'"),
+	    "1");
+}
+
+/* Owner details next to leads and contacts (issue 7). */
+static void t_owner_views(void **state)
+{
+	bt *t = *state;
+	char buf[256];
+	uint8_t out[1];
+	static const crmsync_field_desc user_fields[] = {
+	    {.name = "Id", .type = CRMSYNC_ID},
+	    {.name = "Name", .type = CRMSYNC_STRING},
+	    {.name = "Email", .type = CRMSYNC_STRING},
+	    {.name = "Title", .type = CRMSYNC_STRING},
+	    {.name = "Phone", .type = CRMSYNC_STRING},
+	    {.name = "SystemModstamp", .type = CRMSYNC_DATETIME},
+	};
+	static const crmsync_field_desc owned_contact[] = {
+	    {.name = "Id", .type = CRMSYNC_ID},
+	    {.name = "LastName", .type = CRMSYNC_STRING},
+	    {.name = "OwnerId", .type = CRMSYNC_ID, .reference_to = "User"},
+	};
+	crmsync_unit_schema us = {.size = sizeof us,
+				  .unit = "user",
+				  .sobject = "User",
+				  .direction = CRMSYNC_PULL,
+				  .nfields = 6,
+				  .fields = user_fields};
+	crmsync_unit_schema cs = {.size = sizeof cs,
+				  .unit = "contact",
+				  .sobject = "Contact",
+				  .direction = CRMSYNC_BOTH,
+				  .nfields = 3,
+				  .fields = owned_contact};
+	/* The lead before the user table, the contact after it. */
+	ensure_lead(t);
+	OK(t->ops->ensure_unit(t->st, &us, &t->err));
+	OK(t->ops->ensure_unit(t->st, &cs, &t->err));
+	crmsync_record *r = H->record_new();
+	set_str(r, "Id", CRMSYNC_ID, "005000000000001AAA");
+	set_s(r, "Name", "Olive Owner");
+	set_s(r, "Email", "olive@example.org");
+	set_s(r, "Title", "Sales Lead");
+	set_s(r, "Phone", "+1 555 0199");
+	OK(upsert1(t, "user", r, out));
+	H->record_free(r);
+	r = lead_rec("00Q000000000001AAA", "Owned", 1000);
+	set_str(r, "OwnerId", CRMSYNC_ID, "005000000000001AAA");
+	put(t, r);
+	r = lead_rec("00Q000000000002AAA", "Queued", 1000);
+	set_str(r, "OwnerId", CRMSYNC_ID, "00G000000000001AAA"); /* a queue */
+	put(t, r);
+	r = H->record_new();
+	set_str(r, "Id", CRMSYNC_ID, "003000000000001AAA");
+	set_s(r, "LastName", "Contact");
+	set_str(r, "OwnerId", CRMSYNC_ID, "005000000000001AAA");
+	OK(upsert1(t, "contact", r, out));
+	H->record_free(r);
+	assert_string_equal(
+	    hook_query(buf, sizeof buf,
+		       "SELECT lastname || '|' || company || '|' || owner_name || '|' || "
+		       "owner_email || '|' || owner_title || '|' || owner_phone FROM lead_owner "
+		       "WHERE id = '00Q000000000001AAA'"),
+	    "Owned|Analytical Engines|Olive Owner|olive@example.org|Sales Lead|+1 555 0199");
+	assert_string_equal(
+	    hook_query(buf, sizeof buf,
+		       "SELECT count(*) FROM lead_owner WHERE id = "
+		       "'00Q000000000002AAA' AND owner_name IS NULL AND owner_email "
+		       "IS NULL AND owner_title IS NULL AND owner_phone IS NULL"),
+	    "1");
+	assert_string_equal(hook_query(buf, sizeof buf, "SELECT count(*) FROM lead_owner"), "2");
+	assert_string_equal(hook_query(buf, sizeof buf,
+				       "SELECT owner_email FROM contact_owner WHERE id = "
+				       "'003000000000001AAA'"),
+			    "olive@example.org");
+	/* A unit that grows a field keeps its view, with the new column. */
+	crmsync_field_desc grown[4];
+	memcpy(grown, owned_contact, sizeof owned_contact);
+	grown[3] = (crmsync_field_desc){.name = "Department", .type = CRMSYNC_STRING};
+	cs.fields = grown;
+	cs.nfields = 4;
+	OK(t->ops->ensure_unit(t->st, &cs, &t->err));
+	assert_string_equal(hook_query(buf, sizeof buf,
+				       "SELECT count(department) || owner_name FROM contact_owner"),
+			    "0Olive Owner");
 }
 
 static int count_history(void *ud, const crmsync_history_row *h)
@@ -1278,6 +1545,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_shell_edit_captured_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_mark_deleted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_merge, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_deferred_ack, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_reconcile, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_owner_views, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_bookkeeping, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_stats_local_rows, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_errors_name_what_and_where, setup, teardown),

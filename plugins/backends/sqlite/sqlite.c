@@ -598,6 +598,9 @@ static const crmsync_backend_ops sqb_ops = {
     .unit_stats = sqb_unit_stats,
     .retention = sqb_retention,
     .row_read = sqb_row_read,
+    .reconcile_begin = sqb_reconcile_begin,
+    .reconcile_seen = sqb_reconcile_seen,
+    .reconcile_finish = sqb_reconcile_finish,
 };
 
 CRMSYNC_EXPORT const crmsync_plugin_desc crmsync_plugin = {

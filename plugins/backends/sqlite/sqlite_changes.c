@@ -11,9 +11,13 @@
  */
 #include "sqlite_int.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Members of an acknowledgement newer than ABI 1.0's first layout. */
+#define SQB_ACK_HAS(a, m) ((a)->size >= offsetof(crmsync_change_ack, m) + sizeof((a)->m))
 
 typedef struct sqb_cand {
 	int64_t row, last;
@@ -219,6 +223,12 @@ int sqb_changes_read(void *state, const char *unit, const crmsync_change_query *
 			}
 			ch.id = (const char *)sqlite3_column_text(cur, 0);
 			ch.marked = sqlite3_column_int(cur, 1) != 0;
+			/* A row without a CRM id can only be created: e.g. one whose
+			 * push was deferred and which the application then marked. */
+			if (!ch.id && !has_insert) {
+				has_insert = 1;
+				ch.op = CRMSYNC_CHANGE_INSERT;
+			}
 			if (q && q->nids && !sqb_in_ids(q, ch.id))
 				continue;
 			for (size_t i = 0; i < u->nfields; i++) {
@@ -357,14 +367,20 @@ int sqb_change_ack(void *state, const char *unit, const crmsync_change_ack *a, c
 			}
 		}
 	} else {
-		rc =
-		    sqb_prepare(s,
-				"INSERT INTO _crmsync_push(unit, row, attempts, code, message, "
-				"retry_at, failed_seq) VALUES(?1, ?2, 1, ?3, ?4, ?5, ?6) ON "
-				"CONFLICT(unit, row) DO UPDATE SET attempts = attempts + 1, code = "
-				"excluded.code, message = excluded.message, retry_at = "
-				"excluded.retry_at, failed_seq = excluded.failed_seq",
-				&st, "recording a failed push", err);
+		/* A deferred acknowledgement (a local-only row not marked for
+		 * sync) is a wait, not a failure: no attempt is counted and the
+		 * row's sync_state stays as it is. Either way the row is due again
+		 * when an entry after seq arrives: an edit, or setting sync_mark. */
+		int deferred = SQB_ACK_HAS(a, deferred) && a->deferred;
+		rc = sqb_prepare(
+		    s,
+		    "INSERT INTO _crmsync_push(unit, row, attempts, code, message, "
+		    "retry_at, failed_seq, deferred) VALUES(?1, ?2, 1 - ?7, ?3, ?4, ?5, "
+		    "?6, ?7) ON CONFLICT(unit, row) DO UPDATE SET attempts = attempts + "
+		    "1 - excluded.deferred, code = excluded.code, message = "
+		    "excluded.message, retry_at = excluded.retry_at, failed_seq = "
+		    "excluded.failed_seq, deferred = excluded.deferred",
+		    &st, "recording a failed push", err);
 		if (!rc) {
 			sqlite3_bind_text(st, 1, u->name, -1, SQLITE_STATIC);
 			sqlite3_bind_int64(st, 2, a->row);
@@ -374,9 +390,10 @@ int sqb_change_ack(void *state, const char *unit, const crmsync_change_ack *a, c
 				sqlite3_bind_text(st, 4, a->error_message, -1, SQLITE_STATIC);
 			sqlite3_bind_int64(st, 5, a->retry_at_ms);
 			sqlite3_bind_int64(st, 6, a->seq);
+			sqlite3_bind_int(st, 7, deferred);
 			rc = sqb_step_done(s, st, u->name, a->row, "recording a failed push", err);
 		}
-		if (!rc) {
+		if (!rc && !deferred) {
 			char *sql = sqlite3_mprintf(
 			    "UPDATE %s SET sync_state = 'failed' WHERE local_id = ?1", u->qname);
 			rc = sql ? sqb_prepare(s, sql, &st, "recording a failed push", err)
@@ -403,7 +420,9 @@ int sqb_unit_stats(void *state, const char *unit, crmsync_unit_stats *out, crmsy
 	char *sql = sqlite3_mprintf(
 	    "SELECT (SELECT count(*) FROM %s WHERE is_deleted = 0), (SELECT count(*) FROM %s "
 	    "WHERE is_deleted != 0), (SELECT count(DISTINCT row) FROM _crmsync_log WHERE "
-	    "unit = ?1), (SELECT count(*) FROM _crmsync_push p WHERE p.unit = ?1 AND EXISTS "
+	    "unit = ?1), (SELECT count(*) FROM _crmsync_push p WHERE p.unit = ?1 AND p.deferred = "
+	    "0 "
+	    "AND EXISTS "
 	    "(SELECT 1 FROM _crmsync_log l WHERE l.unit = ?1 AND l.row = p.row)), (SELECT "
 	    "count(*) FROM %s WHERE id IS NULL AND is_deleted = 0 AND coalesce(sync_mark, 0) "
 	    "= 0), (SELECT count(*) FROM _crmsync_conflicts WHERE unit = ?1)",

@@ -109,6 +109,10 @@ int sqb_merge(void *state, const char *unit, const char *loser_id, const char *w
 	      crmsync_error *err);
 int sqb_row_update(void *state, const char *unit, int64_t row, const crmsync_record *rec,
 		   crmsync_error *err);
+int sqb_reconcile_begin(void *state, const char *unit, int64_t started_ms, crmsync_error *err);
+int sqb_reconcile_seen(void *state, const char *unit, const char *const *ids, size_t n,
+		       crmsync_error *err);
+int sqb_reconcile_finish(void *state, const char *unit, int64_t *tombstoned, crmsync_error *err);
 int sqb_row_read(void *state, const char *unit, const char *id, int64_t row, crmsync_record *out,
 		 crmsync_error *err);
 /* A stored column value as a value of the field's type. Text lands in buf

@@ -863,29 +863,49 @@ int sqb_merge(void *state, const char *unit, const char *loser_id, const char *w
 	rc = sqb_row_of(s, u, loser_id, &lrow, err);
 	if (!rc)
 		rc = sqb_row_of(s, u, winner_id, &wrow, err);
-	if (!rc && lrow && wrow && u->nfields) {
-		/* A value beats an empty field (NULL or ''); the winner keeps its own. */
+	if (!rc && lrow && wrow) {
+		/* Only an application's own columns are folded (a value beats an
+		 * empty one, NULL or ''): the winner's CRM fields are the CRM's,
+		 * and so are the bookkeeping columns and the kept values of
+		 * fields whose type changed (NAME__was_TYPE). */
+		sqlite3_stmt *cols = NULL;
 		sqlite3_str *q = sqlite3_str_new(s->db);
+		int ncols = 0, r = SQLITE_DONE;
 		sqlite3_str_appendf(q, "UPDATE %s AS w SET ", u->qname);
-		for (size_t i = 0; i < u->nfields; i++) {
-			const char *c = u->fields[i].qcol;
-			sqlite3_str_appendf(q,
-					    "%s%s = CASE WHEN w.%s IS NULL OR w.%s = '' THEN "
-					    "coalesce(nullif(l.%s, ''), w.%s) ELSE w.%s END",
-					    i ? ", " : "", c, c, c, c, c, c);
+		rc = sqb_prepare(s,
+				 "SELECT name FROM pragma_table_xinfo(?1) WHERE hidden = 0 AND "
+				 "lower(name) NOT IN (SELECT lower(col) FROM _crmsync_fields WHERE "
+				 "unit = ?1) AND name NOT LIKE '%\\_\\_was\\_%' ESCAPE '\\'",
+				 &cols, "listing an application's columns", err);
+		if (!rc)
+			sqlite3_bind_text(cols, 1, u->name, -1, SQLITE_STATIC);
+		while (!rc && (r = sqlite3_step(cols)) == SQLITE_ROW) {
+			const char *c = (const char *)sqlite3_column_text(cols, 0);
+			if (sqb_is_bookkeeping(c))
+				continue;
+			sqlite3_str_appendf(
+			    q,
+			    "%s\"%w\" = CASE WHEN w.\"%w\" IS NULL OR w.\"%w\" = '' "
+			    "THEN coalesce(nullif(l.\"%w\", ''), w.\"%w\") ELSE "
+			    "w.\"%w\" END",
+			    ncols++ ? ", " : "", c, c, c, c, c, c);
 		}
+		if (!rc && r != SQLITE_DONE)
+			rc = sqb_fail(s, err, r, "unit %s: listing its columns", u->name);
+		sqlite3_finalize(cols);
 		sqlite3_str_appendf(q,
 				    " FROM (SELECT * FROM %s WHERE local_id = ?2) AS l WHERE "
 				    "w.local_id = ?1",
 				    u->qname);
 		char *sql = sqlite3_str_finish(q);
-		rc = sql ? sqb_prepare(s, sql, &st, "merging", err)
-			 : sqb_errf(s, err, CRMSYNC_ENOMEM, "out of memory");
+		if (!rc && ncols)
+			rc = sql ? sqb_prepare(s, sql, &st, "merging", err)
+				 : sqb_errf(s, err, CRMSYNC_ENOMEM, "out of memory");
 		sqlite3_free(sql);
-		if (!rc) {
+		if (!rc && st) {
 			sqlite3_bind_int64(st, 1, wrow);
 			sqlite3_bind_int64(st, 2, lrow);
-			int r = sqlite3_step(st);
+			r = sqlite3_step(st);
 			if (r != SQLITE_DONE)
 				rc = sqb_fail(s, err, r, "unit %s: folding %s into %s", u->name,
 					      loser_id, winner_id);
@@ -1065,5 +1085,131 @@ int sqb_row_read(void *state, const char *unit, const char *id, int64_t row, crm
 	}
 out:
 	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Id reconciliation: the sweep's start time and the ids seen live in tables
+ * (_crmsync_sweep, _crmsync_seen), so memory stays bounded whatever the row
+ * count and a sweep may span many transactions. */
+static int sqb_sweep_step(sqb *s, sqb_unit *u, const char *sql, int64_t i2, int64_t *changes,
+			  crmsync_error *err)
+{
+	sqlite3_stmt *st;
+	int rc = sqb_prep_unit(s, u, sql, &st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, u->name, -1, SQLITE_STATIC);
+	if (sqlite3_bind_parameter_count(st) >= 2) {
+		char ts[40];
+		sqb_format_datetime(i2, ts);
+		if (strstr(sql, "crm_modstamp"))
+			sqlite3_bind_text(st, 2, ts, -1, SQLITE_TRANSIENT);
+		else
+			sqlite3_bind_int64(st, 2, i2);
+	}
+	int r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE)
+		return sqb_fail(s, err, r, "unit %s: reconciling ids", u->name);
+	if (changes)
+		*changes = sqlite3_changes64(s->db);
+	return 0;
+}
+
+int sqb_reconcile_begin(void *state, const char *unit, int64_t started_ms, crmsync_error *err)
+{
+	sqb *s = state;
+	sqb_unit *u;
+	int rc = sqb_unit_get(s, unit, &u, err);
+	if (rc)
+		return rc;
+	rc = sqb_op_begin(s, err);
+	if (!rc)
+		rc =
+		    sqb_sweep_step(s, u, "DELETE FROM _crmsync_seen WHERE unit = ?1", 0, NULL, err);
+	if (!rc)
+		rc = sqb_sweep_step(s, u,
+				    "INSERT INTO _crmsync_sweep(unit, started_ms) VALUES(?1, ?2) "
+				    "ON CONFLICT(unit) DO UPDATE SET started_ms = "
+				    "excluded.started_ms",
+				    started_ms, NULL, err);
+	return sqb_op_end(s, rc, err);
+}
+
+int sqb_reconcile_seen(void *state, const char *unit, const char *const *ids, size_t n,
+		       crmsync_error *err)
+{
+	sqb *s = state;
+	sqb_unit *u;
+	sqlite3_stmt *st = NULL;
+	int rc = sqb_unit_get(s, unit, &u, err);
+	if (rc)
+		return rc;
+	rc = sqb_op_begin(s, err);
+	if (rc)
+		return rc;
+	rc = sqb_prepare(s, "INSERT OR IGNORE INTO _crmsync_seen(unit, id) VALUES(?1, ?2)", &st,
+			 "recording seen ids", err);
+	for (size_t i = 0; !rc && i < n; i++) {
+		if (!ids[i] || !*ids[i])
+			continue;
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, u->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, ids[i], -1, SQLITE_STATIC);
+		int r = sqlite3_step(st);
+		if (r != SQLITE_DONE)
+			rc = sqb_fail(s, err, r, "unit %s: recording seen id %s", u->name, ids[i]);
+	}
+	sqlite3_finalize(st);
+	return sqb_op_end(s, rc, err);
+}
+
+int sqb_reconcile_finish(void *state, const char *unit, int64_t *tombstoned, crmsync_error *err)
+{
+	sqb *s = state;
+	sqb_unit *u;
+	sqlite3_stmt *st = NULL;
+	int64_t n = 0, started = 0;
+	int rc = sqb_unit_get(s, unit, &u, err);
+	if (rc)
+		return rc;
+	rc = sqb_op_begin(s, err);
+	if (rc)
+		return rc;
+	rc = sqb_prepare(s, "SELECT started_ms FROM _crmsync_sweep WHERE unit = ?1", &st,
+			 "reconciling ids", err);
+	if (!rc) {
+		sqlite3_bind_text(st, 1, u->name, -1, SQLITE_STATIC);
+		int r = sqlite3_step(st);
+		if (r == SQLITE_ROW)
+			started = sqlite3_column_int64(st, 0);
+		else if (r == SQLITE_DONE)
+			rc = sqb_errf(s, err, CRMSYNC_EINVAL,
+				      "unit %s: reconcile_finish without reconcile_begin", u->name);
+		else
+			rc = sqb_fail(s, err, r, "unit %s: reconciling ids", u->name);
+		sqlite3_finalize(st);
+	}
+	/* Rows pulled during the sweep carry a newer modstamp: never swept. */
+	if (!rc)
+		rc = sqb_sweep_step(s, u,
+				    "UPDATE %s AS t SET is_deleted = 1 WHERE t.id IS NOT NULL AND "
+				    "t.is_deleted = 0 AND t.crm_modstamp < ?2 AND NOT EXISTS "
+				    "(SELECT 1 FROM _crmsync_seen v WHERE v.unit = ?1 AND v.id = "
+				    "t.id)",
+				    started, &n, err);
+	if (!rc)
+		rc =
+		    sqb_sweep_step(s, u, "DELETE FROM _crmsync_seen WHERE unit = ?1", 0, NULL, err);
+	if (!rc)
+		rc = sqb_sweep_step(s, u, "DELETE FROM _crmsync_sweep WHERE unit = ?1", 0, NULL,
+				    err);
+	rc = sqb_op_end(s, rc, err);
+	if (!rc && tombstoned)
+		*tombstoned = n;
+	if (!rc && n)
+		s->host->log(s->self, CRMSYNC_LOG_INFO,
+			     "unit %s: %lld rows no longer exist in the CRM: marked deleted",
+			     u->name, (long long)n);
 	return rc;
 }

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define SQB_LAYOUT "sqlite-layout-3"
+#define SQB_LAYOUT "sqlite-layout-4"
 
 static const char *const sqb_bookkeeping[] = {
     "local_id", "id", "is_deleted", "crm_modstamp", "merged_into", "sync_state", "sync_mark", NULL};
@@ -59,7 +59,14 @@ static const char sqb_catalogue[] =
     "CREATE INDEX IF NOT EXISTS _crmsync_log_row ON _crmsync_log(unit, row, seq);"
     "CREATE TABLE IF NOT EXISTS _crmsync_push(unit TEXT NOT NULL, row INTEGER NOT NULL,"
     " attempts INTEGER NOT NULL, code TEXT, message TEXT, retry_at INTEGER NOT NULL,"
-    " failed_seq INTEGER NOT NULL, PRIMARY KEY(unit, row));"
+    " failed_seq INTEGER NOT NULL, deferred INTEGER NOT NULL DEFAULT 0,"
+    " PRIMARY KEY(unit, row));"
+    /* Id reconciliation: the sweep in progress per unit and the CRM ids seen
+     * so far. On disk, so a sweep of millions of ids costs pages, not memory. */
+    "CREATE TABLE IF NOT EXISTS _crmsync_sweep(unit TEXT PRIMARY KEY,"
+    " started_ms INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS _crmsync_seen(unit TEXT NOT NULL, id TEXT NOT NULL,"
+    " PRIMARY KEY(unit, id)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS _crmsync_history(seq INTEGER PRIMARY KEY, cycle INTEGER,"
     " unit TEXT, step TEXT, started_ms INTEGER, ended_ms INTEGER, n_new INTEGER,"
     " n_updated INTEGER, n_deleted INTEGER, n_failed INTEGER, n_skipped INTEGER,"
@@ -75,6 +82,20 @@ int sqb_schema_init(sqb *s, crmsync_error *err)
 	if (rc)
 		return rc;
 	rc = sqb_exec(s, sqb_catalogue, "creating the catalogue tables", err);
+	if (!rc) {
+		/* Stores made before deferred acknowledgements existed. */
+		sqlite3_stmt *st = NULL;
+		rc = sqb_prepare(s,
+				 "SELECT 1 FROM pragma_table_info('_crmsync_push') WHERE name = "
+				 "'deferred'",
+				 &st, "reading the catalogue", err);
+		if (!rc && sqlite3_step(st) != SQLITE_ROW)
+			rc = sqb_exec(s,
+				      "ALTER TABLE _crmsync_push ADD COLUMN deferred INTEGER NOT "
+				      "NULL DEFAULT 0",
+				      "upgrading the push state table", err);
+		sqlite3_finalize(st);
+	}
 	if (!rc)
 		rc = sqb_exec(s, "COMMIT", "creating the catalogue", err);
 	if (rc)
@@ -524,15 +545,18 @@ static int sqb_triggers(sqb *s, const crmsync_unit_schema *sc, const char *qtabl
 		len += l;
 		sqlite3_free(one);
 	}
-	if (len == 0) { /* no field to capture: updates tell the CRM nothing */
-		s->host->free(body);
-		return 0;
-	}
+	/* Setting sync_mark on a local-only row asks for its push: an entry
+	 * matching no field, which makes the row due again (e.g. after a
+	 * deferred acknowledgement) without changing what is sent. */
 	rc = sqb_exec_free(s,
 			   sqb_printf(s,
 				      "CREATE TRIGGER \"%w_crmsync_upd\" AFTER UPDATE ON %s %s "
-				      "BEGIN %s END",
-				      u, qtable, when, body),
+				      "BEGIN %s"
+				      "INSERT INTO _crmsync_log(unit, row, op, col, old, at_ms) "
+				      "SELECT %s, NEW.local_id, 2, 'sync_mark', OLD.sync_mark, %s "
+				      "WHERE NEW.id IS NULL AND coalesce(OLD.sync_mark, 0) = 0 AND "
+				      "coalesce(NEW.sync_mark, 0) != 0; END",
+				      u, qtable, when, body, lit, now),
 			   "creating the update capture trigger", err);
 	s->host->free(body);
 	return rc;
@@ -610,6 +634,69 @@ static int sqb_catalogue_save(sqb *s, const crmsync_unit_schema *sc, const char 
 	return rc;
 }
 
+/* Owner details next to each row (issue 7): a view <unit>_owner for every
+ * unit table with an ownerid column, once the user unit's table exists:
+ * every column of the unit plus owner_name, owner_email, owner_title and
+ * owner_phone from a LEFT JOIN on "user".id = ownerid (NULL when a queue owns
+ * the record). Remade whenever a unit is laid out, since either side may come
+ * first and either may gain or lose columns. */
+static int sqb_owner_views(sqb *s, crmsync_error *err)
+{
+	static const char *const ucols[] = {"name", "email", "title", "phone"};
+	sqlite3_stmt *st = NULL;
+	int rc = sqb_prepare(s,
+			     "SELECT 1 FROM _crmsync_units u JOIN sqlite_master m ON m.name = "
+			     "u.unit AND m.type = 'table' WHERE u.unit = 'user'",
+			     &st, "looking for the user table", err);
+	if (rc)
+		return rc;
+	int have_user = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (!have_user)
+		return 0;
+	char sel[512] = "";
+	for (size_t i = 0; i < sizeof ucols / sizeof *ucols; i++) {
+		int aff, exists;
+		rc = sqb_column_aff(s, "user", ucols[i], &aff, &exists, err);
+		if (rc)
+			return rc;
+		size_t l = strlen(sel);
+		snprintf(sel + l, sizeof sel - l, ", %s%s AS owner_%s", exists ? "o." : "",
+			 exists ? ucols[i] : "NULL", ucols[i]);
+	}
+	/* Units whose table has an ownerid column, and whether a view or
+	 * something else already holds the view's name. */
+	rc = sqb_prepare(s,
+			 "SELECT u.unit, (SELECT type FROM sqlite_master WHERE name = u.unit || "
+			 "'_owner') FROM _crmsync_units u WHERE EXISTS (SELECT 1 FROM "
+			 "pragma_table_info(u.unit) c WHERE c.name = 'ownerid') ORDER BY u.unit",
+			 &st, "listing units with owners", err);
+	if (rc)
+		return rc;
+	int r = SQLITE_DONE;
+	while (!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *unit = (const char *)sqlite3_column_text(st, 0);
+		const char *type = (const char *)sqlite3_column_text(st, 1);
+		if (type && strcmp(type, "view") != 0) {
+			s->host->log(s->self, CRMSYNC_LOG_WARN,
+				     "unit %s: no view %s_owner: a %s of that name exists", unit,
+				     unit, type);
+			continue;
+		}
+		rc = sqb_exec_free(s,
+				   sqb_printf(s,
+					      "DROP VIEW IF EXISTS \"%w_owner\"; CREATE VIEW "
+					      "\"%w_owner\" AS SELECT t.*%s FROM \"%w\" AS t LEFT "
+					      "JOIN \"user\" AS o ON o.id = t.ownerid",
+					      unit, unit, sel, unit),
+				   "creating an owner view", err);
+	}
+	if (!rc && r != SQLITE_DONE)
+		rc = sqb_fail(s, err, r, "listing units with owners");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int sqb_ensure_unit(void *state, const crmsync_unit_schema *sc, crmsync_error *err)
 {
 	sqb *s = state;
@@ -662,6 +749,8 @@ int sqb_ensure_unit(void *state, const crmsync_unit_schema *sc, crmsync_error *e
 		rc = sqb_triggers(s, sc, qtable, lit, err);
 	if (!rc)
 		rc = sqb_catalogue_save(s, sc, fp, err);
+	if (!rc)
+		rc = sqb_owner_views(s, err);
 	rc = sqb_op_end(s, rc, err);
 	if (rc) {
 		char why[1536];
