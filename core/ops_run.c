@@ -146,8 +146,8 @@ void cs_ops_cycle_end(cs_engine *e, int64_t t0, int64_t api0, const cs_error *fi
 	for (size_t i = 0; i < e->nunits; i++) {
 		cs_unit *u = &e->units[i];
 		cs_ops_unit *ou = ops_unit(u->decl->name);
-		int64_t n =
-		    u->schema.n_failed + u->pull.n_failed + u->push.n_failed + (u->failed ? 1 : 0);
+		int64_t n = u->schema.n_failed + u->pull.n_failed + u->push.n_failed +
+			    u->reconcile.n_failed + (u->failed ? 1 : 0);
 		w->cycle_errors += n;
 		if (n > worst) {
 			worst = n;
@@ -158,6 +158,7 @@ void cs_ops_cycle_end(cs_engine *e, int64_t t0, int64_t api0, const cs_error *fi
 		ou->direction = u->decl->direction;
 		ou->failed = u->failed;
 		ops_add_counts(ou->pulled, &u->pull);
+		ops_add_counts(ou->pulled, &u->reconcile); /* rows purged in the CRM */
 		ops_add_counts(ou->pushed, &u->push);
 		ou->pending = ou->push_failed_rows = -1;
 		crmsync_unit_stats st = {.size = sizeof st};
