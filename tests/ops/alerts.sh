@@ -6,7 +6,7 @@
 # is logged and changes nothing else.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/ops/ops.sh"
-plan 20
+plan 22
 REC="/bin/sh $top_srcdir/tests/ops/alert-recorder"
 # kinds FILE: the alerts' kinds, one per line
 kinds() { python3 -c "import json,sys; [print(json.loads(l)['kind']) for l in open(sys.argv[1])]" "$1"; }
@@ -66,6 +66,12 @@ ok $([ "$(kinds "$T/run.jsonl" | tr '\n' ' ')" = "auth stopped " ]; echo $?) \
 	"three refused cycles send one auth alert, then SIGTERM one stopped alert ($(kinds "$T/run.jsonl" | tr '\n' ' '))"
 field "$T/run.jsonl" 2 message >"$T/msg"
 contains "the stopped alert says why" "$T/msg" "stopped on a signal"
+
+# a fatal error at start: crmsync run cannot open its store
+cs -o alerts.command="$REC $T/fatal.jsonl" -o storage.path="$T/no/such/dir/x.db" run >"$T/o" 2>&1
+exit_is "crmsync run that cannot open its store exits 1" 1 $?
+ok $([ "$(kinds "$T/fatal.jsonl" 2>/dev/null)" = stopped ] && field "$T/fatal.jsonl" 1 message | grep -q "cannot open the sqlite store"; echo $?) \
+	"and sends a stopped alert saying why"
 
 cs -o alerts.command=alert-recorder sync --once >"$T/o" 2>&1
 exit_is "a command without an absolute path is a config error" 2 $?
