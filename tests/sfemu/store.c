@@ -770,7 +770,27 @@ out:
 
 /* Validation-rule hook (POST /__emu/validation): a rule rejects a value of a field
  * ("reject": a string, or null for "must be filled") with FIELD_CUSTOM_VALIDATION_EXCEPTION. */
-static int check_rules(emu *e, emu_object *o, json_t **vals, emu_err *err)
+/* A duplicate rule: another live record with the same value (case-insensitive). */
+static bool duplicate_of(emu *e, emu_object *o, emu_field *f, json_t *v, const char *self)
+{
+	char sql[512];
+	sqlite3_stmt *st;
+	bool dup = false;
+	if (!json_is_string(v))
+		return false;
+	snprintf(sql, sizeof sql,
+		 "SELECT 1 FROM \"%s\" WHERE \"%s\"=?1 COLLATE NOCASE AND \"Id\"!=?2%s LIMIT 1",
+		 o->name, f->name, o->has_is_deleted ? " AND \"IsDeleted\"=0" : "");
+	if (sqlite3_prepare_v2(e->db, sql, -1, &st, NULL))
+		return false;
+	sqlite3_bind_text(st, 1, json_string_value(v), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, self ? self : "", -1, SQLITE_STATIC);
+	dup = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return dup;
+}
+
+static int check_rules(emu *e, emu_object *o, json_t **vals, const char *self, emu_err *err)
 {
 	size_t i;
 	json_t *rule;
@@ -786,6 +806,12 @@ static int check_rules(emu *e, emu_object *o, json_t **vals, emu_err *err)
 		if (!f)
 			continue;
 		json_t *v = vals[f - o->fields];
+		if (json_is_true(json_object_get(rule, "duplicates"))) {
+			if (duplicate_of(e, o, f, v, self))
+				return emu_seterr(err, 400, "DUPLICATES_DETECTED", "", "%s",
+						  msg ? msg : "Use one of these records?");
+			continue;
+		}
 		bool bad = json_is_null(rej)
 			       ? (!v || json_is_null(v))
 			       : (json_is_string(v) && json_is_string(rej) &&
@@ -907,7 +933,7 @@ int rec_create(emu *e, emu_object *o, json_t *fields, const write_opts *w, char 
 		vals[di] = json_integer(0);
 	}
 	compute(e, o, vals);
-	if (check_required(o, vals, err) ||
+	if (check_required(o, vals, err) || (!w->system && check_rules(e, o, vals, NULL, err)) ||
 	    (!w->skip_unique && check_unique(e, o, vals, NULL, err)))
 		goto out;
 	int ii = fidx(o, "Id");
@@ -961,7 +987,8 @@ int rec_update(emu *e, emu_object *o, const char *id18, json_t *fields, const wr
 		if (apply_input(e, o, fields, vals, false, w, err))
 			goto out;
 		compute(e, o, vals);
-		if (check_required(o, vals, err) || (!w->system && check_rules(e, o, vals, err)) ||
+		if (check_required(o, vals, err) ||
+		    (!w->system && check_rules(e, o, vals, id18, err)) ||
 		    (!w->skip_unique && check_unique(e, o, vals, id18, err)))
 			goto out;
 	}

@@ -601,6 +601,14 @@ ok(r.status == 200 and len(r.json["rules"]) == 1, "add a validation rule", r)
 r = call("PATCH", DATA + "/sobjects/Lead/" + crm, {"Title": "intern"})
 ok(r.status == 400 and r.json == [{"message": "Interns are not leads", "errorCode": "FIELD_CUSTOM_VALIDATION_EXCEPTION",
                                    "fields": ["Title"]}], "FIELD_CUSTOM_VALIDATION_EXCEPTION", r)
+err_is(call("POST", DATA + "/sobjects/Lead", {"LastName": "x", "Company": "c", "Title": "Intern"}), 400,
+       "FIELD_CUSTOM_VALIDATION_EXCEPTION", "validation rules apply on create")
+ctl("POST", "validation", {"object": "Lead", "field": "Email", "duplicates": True, "reject": "any"})
+call("POST", DATA + "/sobjects/Lead", {"LastName": "d1", "Company": "c", "Email": "dupe@example.com"})
+r = call("POST", DATA + "/composite/sobjects", {"records": [
+    {"attributes": {"type": "Lead"}, "LastName": "d2", "Company": "c", "Email": "DUPE@example.com"}]})
+ok(r.json == [{"success": False, "errors": [{"statusCode": "DUPLICATES_DETECTED", "message": "Use one of these records?",
+                                             "fields": []}]}], "duplicate rule -> DUPLICATES_DETECTED", r)
 ctl("DELETE", "validation")
 ok(call("PATCH", DATA + "/sobjects/Lead/" + crm, {"Title": "intern"}).status == 204, "DELETE clears the rules")
 ctl("POST", "config", {"cursorTtlMs": 300})
