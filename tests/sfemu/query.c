@@ -255,6 +255,12 @@ static void emit_group(emu *e, req *r, buf *b, lnode *g, sqlite3_stmt *st)
 	}
 }
 
+static int cmp_slot(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
 /* Writes records [off, off+count) of the cursor; returns how many were written. */
 static int emit_page(emu *e, req *r, cursor *cu, size_t off, size_t count, buf *b, emu_err *err)
 {
@@ -274,9 +280,24 @@ static int emit_page(emu *e, req *r, cursor *cu, size_t off, size_t count, buf *
 	    snprintf(prefix, sizeof prefix,
 		     "{\"attributes\":{\"type\":\"%s\",\"url\":\"/services/data/v%s/sobjects/%s/",
 		     cu->obj->name, r->version, cu->obj->name);
-	for (size_t i = off; i < off + count && i < cu->n; i++) {
+	/* read the page's rows in rowid order (far fewer page faults in the
+	 * B-tree), then write them in the query's order */
+	size_t m = off + count <= cu->n ? count : cu->n - off;
+	struct slot {
+		int64_t rowid;
+		size_t idx, start, len;
+	} *sl = calloc(m ? m : 1, sizeof *sl);
+	for (size_t i = 0; i < m; i++) {
+		sl[i].rowid = cu->rowids[off + i];
+		sl[i].idx = i;
+	}
+	qsort(sl, m, sizeof *sl, cmp_slot);
+	buf tmp = {0};
+	buf_reserve(&tmp, m * 400);
+	for (size_t k = 0; k < m; k++) {
+		sl[k].len = 0;
 		sqlite3_reset(st);
-		sqlite3_bind_int64(st, 1, cu->rowids[i]);
+		sqlite3_bind_int64(st, 1, sl[k].rowid);
 		if (sqlite3_step(st) != SQLITE_ROW)
 			continue; /* purged since the query ran */
 		const char *id = NULL;
@@ -284,16 +305,33 @@ static int emit_page(emu *e, req *r, cursor *cu, size_t off, size_t count, buf *
 			id = (const char *)sqlite3_column_text(st, cu->id_col);
 		} else if (idst) {
 			sqlite3_reset(idst);
-			sqlite3_bind_int64(idst, 1, cu->rowids[i]);
+			sqlite3_bind_int64(idst, 1, sl[k].rowid);
 			if (sqlite3_step(idst) == SQLITE_ROW)
 				id = (const char *)sqlite3_column_text(idst, 0);
 		}
-		if (n++)
-			buf_putc(b, ',');
-		emit_base_attributes(b, prefix, (size_t)pn, id ? id : "");
-		emit_group(e, r, b, &cu->root, st);
-		buf_putc(b, '}');
+		sl[k].start = tmp.len;
+		emit_base_attributes(&tmp, prefix, (size_t)pn, id ? id : "");
+		emit_group(e, r, &tmp, &cu->root, st);
+		buf_putc(&tmp, '}');
+		sl[k].len = tmp.len - sl[k].start;
 	}
+	size_t *order = malloc((m ? m : 1) * sizeof *order);
+	for (size_t k = 0; k < m; k++)
+		order[sl[k].idx] = k;
+	buf_reserve(b, tmp.len + m);
+	for (size_t i = 0; i < m; i++) {
+		struct slot *x = &sl[order[i]];
+		if (!x->len)
+			continue;
+		if (n++)
+			b->p[b->len++] = ',';
+		memcpy(b->p + b->len, tmp.p + x->start, x->len);
+		b->len += x->len;
+	}
+	b->p[b->len] = 0;
+	free(order);
+	free(sl);
+	buf_free(&tmp);
 	sqlite3_finalize(st);
 	sqlite3_finalize(idst);
 	return n;
