@@ -1,0 +1,8 @@
+# tests/faults: the fault matrix (HTTP faults, per-record errors, expiry,
+# schema changes) and local faults (disk full, read-only, locked database),
+# end to end against sfemu. See tests/RELIABILITY-faults.md.
+if ENABLE_TESTS
+TESTS += tests/faults/http.sh
+dist_check_SCRIPTS += tests/faults/http.sh
+endif
+EXTRA_DIST += tests/faults/faults.sh tests/RELIABILITY-faults.md
