@@ -13,9 +13,13 @@ emu_start() {
 	"$EMU" --listen 127.0.0.1:0 "$@" >"$T/emu.out" 2>"$T/emu.err" &
 	EMU_PID=$!
 	at_exit "kill $EMU_PID 2>/dev/null; wait $EMU_PID 2>/dev/null"
-	for _ in $(seq 100); do
-		EMU_URL=$(sed -n 's/^listening on //p' "$T/emu.out")
-		[ -n "$EMU_URL" ] && return 0
+	for _ in $(seq 1200); do
+		# only a complete line: the port may still be half written
+		if [ "$(wc -l <"$T/emu.out")" -ge 1 ]; then
+			EMU_URL=$(sed -n '1s/^listening on //p' "$T/emu.out")
+			[ -n "$EMU_URL" ] && return 0
+		fi
+		kill -0 $EMU_PID 2>/dev/null || break
 		sleep 0.05
 	done
 	echo "# sfemu did not start:"; sed 's/^/#   /' "$T/emu.err"
