@@ -105,6 +105,7 @@ static cs_ops_unit *ops_unit(const char *name)
 	cs_ops_unit *u = &ops_work.units[ops_work.nunits++];
 	memset(u, 0, sizeof *u);
 	snprintf(u->name, sizeof u->name, "%s", name);
+	u->pending = u->push_failed_rows = -1;
 	return u;
 }
 
@@ -160,12 +161,19 @@ void cs_ops_cycle_end(cs_engine *e, int64_t t0, int64_t api0, const cs_error *fi
 		ops_add_counts(ou->pulled, &u->pull);
 		ops_add_counts(ou->pulled, &u->reconcile); /* rows purged in the CRM */
 		ops_add_counts(ou->pushed, &u->push);
-		ou->pending = ou->push_failed_rows = -1;
+		/* Counting costs table scans: skip it when nothing can have moved
+		 * (none pending before, none found at the start, no push ran); a
+		 * local edit made during this cycle shows after the next one. */
+		bool may_change = ou->pending != 0 || u->push_pending || u->push.ran;
 		crmsync_unit_stats st = {.size = sizeof st};
-		if (ops_listening && (u->decl->direction & CRMSYNC_PUSH) &&
-		    e->b->unit_stats(e->bs, u->decl->name, &st, &ierr) == 0) {
-			ou->pending = st.pending;
-			ou->push_failed_rows = st.failed;
+		if (!ops_listening || !(u->decl->direction & CRMSYNC_PUSH)) {
+			ou->pending = ou->push_failed_rows = -1;
+		} else if (may_change) {
+			ou->pending = ou->push_failed_rows = -1;
+			if (e->b->unit_stats(e->bs, u->decl->name, &st, &ierr) == 0) {
+				ou->pending = st.pending;
+				ou->push_failed_rows = st.failed;
+			}
 		}
 		cs_err_clear(&ierr);
 	}
