@@ -140,6 +140,18 @@ static void hp_bad_utf8_sql(const char *table, const char *col, const char *id, 
 		 id);
 }
 
+/* An application's own audit trigger: PL/pgSQL, fired by everyone's writes. */
+static void hp_audit_trigger_sql(const char *table, char *buf, size_t cap)
+{
+	snprintf(buf, cap,
+		 "CREATE TABLE audit(n integer); "
+		 "CREATE FUNCTION %s_audit_fn() RETURNS trigger LANGUAGE plpgsql AS "
+		 "$$BEGIN INSERT INTO audit(n) VALUES(1); RETURN NULL; END$$; "
+		 "CREATE TRIGGER %s_audit AFTER UPDATE ON \"%s\" FOR EACH ROW "
+		 "EXECUTE PROCEDURE %s_audit_fn()",
+		 table, table, table, table);
+}
+
 const bt_hook bt_hook_pg = {
     .backend = "postgres",
     .reset = hp_reset,
@@ -148,4 +160,5 @@ const bt_hook bt_hook_pg = {
     .shell = hp_shell,
     .bad_utf8_sql = hp_bad_utf8_sql,
     .rejects_bad_utf8 = 1,
+    .audit_trigger_sql = hp_audit_trigger_sql,
 };

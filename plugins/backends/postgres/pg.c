@@ -984,6 +984,9 @@ static const crmsync_backend_ops pgb_ops = {
     .unit_stats = pgb_unit_stats_op,
     .retention = pgb_retention,
     .row_read = pgb_row_read_op,
+    .reconcile_begin = pgb_reconcile_begin,
+    .reconcile_seen = pgb_reconcile_seen,
+    .reconcile_finish = pgb_reconcile_finish,
 };
 
 CRMSYNC_EXPORT const crmsync_plugin_desc crmsync_plugin = {

@@ -14,6 +14,7 @@
  */
 #include "pg_int.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,6 +230,12 @@ int pgb_changes_read(void *state, const char *unit, const crmsync_change_query *
 			    pgb_v(cur, rr, 2) && strtoll(PQgetvalue(cur, rr, 2), NULL, 10) != 0;
 			if (q && q->nids && !pgb_in_ids(q, ch.id))
 				continue;
+			/* A row without a CRM id can only be created: e.g. one whose
+			 * push was deferred and which the application then marked. */
+			if (!ch.id && !has_insert) {
+				has_insert = 1;
+				ch.op = CRMSYNC_CHANGE_INSERT;
+			}
 			for (size_t i = 0; i < u->nfields; i++) {
 				if (!has_insert && !changed[i])
 					continue;
@@ -323,20 +330,29 @@ int pgb_change_ack(void *state, const char *unit, const crmsync_change_ack *a, c
 				       "DELETE FROM _crmsync_push WHERE unit = $1 AND \"row\" = $2",
 				       2, p, NULL, "clearing the push state", err);
 	} else {
-		const char *p[6] = {u->name, row, a->error_code, a->error_message, retry, seq};
+		/* A deferred acknowledgement (a local-only row not marked for
+		 * sync) is a wait, not a failure: no attempt is counted and the
+		 * row's sync_state stays. Either way the row is due again when an
+		 * entry after seq arrives: an edit, or setting sync_mark. */
+		int deferred =
+		    a->size >= offsetof(crmsync_change_ack, deferred) + sizeof a->deferred &&
+		    a->deferred;
+		const char *p[7] = {u->name, row, a->error_code,       a->error_message,
+				    retry,   seq, deferred ? "1" : "0"};
 		rc = pgb_query(
 		    s,
 		    "INSERT INTO _crmsync_push(unit, \"row\", attempts, code, message, "
-		    "retry_at, failed_seq) VALUES($1, $2, 1, $3, $4, $5, $6) ON "
-		    "CONFLICT(unit, \"row\") DO UPDATE SET attempts = _crmsync_push.attempts "
-		    "+ 1, code = excluded.code, message = excluded.message, retry_at = "
-		    "excluded.retry_at, failed_seq = excluded.failed_seq",
-		    6, p, NULL, "recording a failed push", err);
+		    "retry_at, failed_seq, deferred) VALUES($1, $2, 1 - $7::int, $3, $4, "
+		    "$5, $6, $7::int) ON CONFLICT(unit, \"row\") DO UPDATE SET attempts = "
+		    "_crmsync_push.attempts + 1 - excluded.deferred, code = excluded.code, "
+		    "message = excluded.message, retry_at = excluded.retry_at, failed_seq = "
+		    "excluded.failed_seq, deferred = excluded.deferred",
+		    7, p, NULL, "recording a failed push", err);
 		pgb_buf_printf(s, &q, "UPDATE %s SET sync_state = 'failed' WHERE local_id = $1",
 			       u->qname);
 		if (!rc)
 			rc = pgb_buf_ok(s, &q, err);
-		if (!rc)
+		if (!rc && !deferred)
 			rc = pgb_query(s, q.p, 1, p + 1, NULL, "recording a failed push", err);
 	}
 	pgb_buf_free(s, &q);
@@ -356,7 +372,8 @@ int pgb_unit_stats(void *state, const char *unit, crmsync_unit_stats *out, crmsy
 	    s, &q,
 	    "SELECT (SELECT count(*) FROM %s WHERE is_deleted = 0), (SELECT count(*) FROM %s "
 	    "WHERE is_deleted <> 0), (SELECT count(DISTINCT \"row\") FROM _crmsync_log WHERE "
-	    "unit = $1), (SELECT count(*) FROM _crmsync_push p WHERE p.unit = $1 AND EXISTS "
+	    "unit = $1), (SELECT count(*) FROM _crmsync_push p WHERE p.unit = $1 AND p.deferred = "
+	    "0 AND EXISTS "
 	    "(SELECT 1 FROM _crmsync_log l WHERE l.unit = $1 AND l.\"row\" = p.\"row\")), (SELECT "
 	    "count(*) FROM %s WHERE id IS NULL AND is_deleted = 0 AND coalesce(sync_mark, 0) "
 	    "= 0), (SELECT count(*) FROM _crmsync_conflicts WHERE unit = $1)",

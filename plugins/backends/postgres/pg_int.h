@@ -119,6 +119,10 @@ int pgb_row_update(void *state, const char *unit, int64_t row, const crmsync_rec
 		   crmsync_error *err);
 int pgb_row_read(void *state, const char *unit, const char *id, int64_t row, crmsync_record *out,
 		 crmsync_error *err);
+int pgb_reconcile_begin(void *state, const char *unit, int64_t started_ms, crmsync_error *err);
+int pgb_reconcile_seen(void *state, const char *unit, const char *const *ids, size_t n,
+		       crmsync_error *err);
+int pgb_reconcile_finish(void *state, const char *unit, int64_t *tombstoned, crmsync_error *err);
 /* A stored value (server text, NULL for null) as a value of the field's type.
  * Numbers land in out->u; text points at txt. 0, or -1 with why filled. */
 int pgb_text_value(pgb *s, const pgb_field *f, const char *txt, size_t len, crmsync_value *out,

@@ -791,31 +791,56 @@ int pgb_merge(void *state, const char *unit, const char *loser_id, const char *w
 	rc = pgb_row_of(s, u, loser_id, &lrow, err);
 	if (!rc)
 		rc = pgb_row_of(s, u, winner_id, &wrow, err);
-	if (!rc && lrow && wrow && u->nfields) {
-		/* A value beats an empty field (NULL or ''); the winner keeps its own. */
+	if (!rc && lrow && wrow) {
+		/* Only an application's own columns are folded (a value beats an
+		 * empty one, NULL or ''): the winner's CRM fields are the CRM's, and
+		 * so are the bookkeeping columns and the kept values of fields whose
+		 * type changed (NAME__was_TYPE). */
+		PGresult *cols = NULL;
+		const char *cp[2] = {u->qname, u->name};
+		rc = pgb_query(
+		    s,
+		    "SELECT a.attname, t.typcategory = 'S' FROM pg_attribute a JOIN pg_type "
+		    "t ON t.oid = a.atttypid WHERE a.attrelid = to_regclass($1) AND "
+		    "a.attnum > 0 AND NOT a.attisdropped AND a.attname NOT IN (SELECT col "
+		    "FROM _crmsync_fields WHERE unit = $2) AND strpos(a.attname, '__was_') "
+		    "= 0 ORDER BY a.attnum",
+		    2, cp, &cols, "listing an application's columns", err);
 		pgb_buf q = {0};
+		int ncols = 0;
 		pgb_buf_printf(s, &q, "UPDATE %s AS w SET ", u->qname);
-		for (size_t i = 0; i < u->nfields; i++) {
-			const char *c = u->fields[i].qcol;
-			if (u->fields[i].kind == PGB_K_TEXT)
+		for (int i = 0; !rc && i < PQntuples(cols); i++) {
+			const char *name = PQgetvalue(cols, i, 0);
+			if (pgb_is_bookkeeping(name))
+				continue;
+			char *c = pgb_quote_ident(s, name);
+			if (!c) {
+				q.oom = 1;
+				break;
+			}
+			if (!strcmp(PQgetvalue(cols, i, 1), "t"))
 				pgb_buf_printf(s, &q,
 					       "%s%s = CASE WHEN w.%s IS NULL OR w.%s = '' THEN "
 					       "coalesce(nullif(l.%s, ''), w.%s) ELSE w.%s END",
-					       i ? ", " : "", c, c, c, c, c, c);
+					       ncols ? ", " : "", c, c, c, c, c, c);
 			else
-				pgb_buf_printf(s, &q, "%s%s = coalesce(w.%s, l.%s)", i ? ", " : "",
-					       c, c, c);
+				pgb_buf_printf(s, &q, "%s%s = coalesce(w.%s, l.%s)",
+					       ncols ? ", " : "", c, c, c);
+			ncols++;
+			s->host->free(c);
 		}
+		PQclear(cols);
 		pgb_buf_printf(s, &q,
 			       " FROM (SELECT * FROM %s WHERE local_id = $2) AS l WHERE w.local_id "
 			       "= $1",
 			       u->qname);
-		char a[24], b[24];
-		snprintf(a, sizeof a, "%lld", (long long)wrow);
-		snprintf(b, sizeof b, "%lld", (long long)lrow);
-		const char *p[2] = {a, b};
-		rc = pgb_buf_ok(s, &q, err);
+		char a1[24], b1[24];
+		snprintf(a1, sizeof a1, "%lld", (long long)wrow);
+		snprintf(b1, sizeof b1, "%lld", (long long)lrow);
+		const char *p[2] = {a1, b1};
 		if (!rc)
+			rc = pgb_buf_ok(s, &q, err);
+		if (!rc && ncols)
 			rc = pgb_query(s, q.p, 2, p, NULL, "merging", err);
 		pgb_buf_free(s, &q);
 	}
@@ -1009,5 +1034,119 @@ int pgb_row_read(void *state, const char *unit, const char *id, int64_t row, crm
 	}
 out:
 	PQclear(r);
+	return rc;
+}
+
+/* Id reconciliation: the sweep's start time and the ids seen live in tables
+ * (_crmsync_sweep, _crmsync_seen), so memory stays bounded whatever the row
+ * count and a sweep may span many transactions. */
+int pgb_reconcile_begin(void *state, const char *unit, int64_t started_ms, crmsync_error *err)
+{
+	pgb *s = state;
+	pgb_unit *u;
+	char ms[24];
+	int rc = pgb_unit_get(s, unit, &u, err);
+	if (rc)
+		return rc;
+	snprintf(ms, sizeof ms, "%lld", (long long)started_ms);
+	const char *p[2] = {u->name, ms};
+	rc = pgb_op_begin(s, err);
+	if (!rc)
+		rc = pgb_query(s, "DELETE FROM _crmsync_seen WHERE unit = $1", 1, p, NULL,
+			       "reconciling ids", err);
+	if (!rc)
+		rc = pgb_query(s,
+			       "INSERT INTO _crmsync_sweep(unit, started_ms) VALUES($1, $2) ON "
+			       "CONFLICT(unit) DO UPDATE SET started_ms = excluded.started_ms",
+			       2, p, NULL, "reconciling ids", err);
+	return pgb_op_end(s, rc, err);
+}
+
+int pgb_reconcile_seen(void *state, const char *unit, const char *const *ids, size_t n,
+		       crmsync_error *err)
+{
+	pgb *s = state;
+	pgb_unit *u;
+	pgb_buf arr = {0};
+	int rc = pgb_unit_get(s, unit, &u, err);
+	if (rc)
+		return rc;
+	pgb_buf_puts(s, &arr, "{");
+	int first = 1;
+	for (size_t i = 0; i < n; i++) {
+		if (!ids[i] || !*ids[i])
+			continue;
+		pgb_buf_array_elem(s, &arr, ids[i], strlen(ids[i]), first);
+		first = 0;
+	}
+	pgb_buf_puts(s, &arr, "}");
+	rc = pgb_buf_ok(s, &arr, err);
+	if (rc)
+		return rc;
+	const char *p[2] = {u->name, arr.p};
+	rc = pgb_op_begin(s, err);
+	if (!rc)
+		rc = pgb_query(s,
+			       "INSERT INTO _crmsync_seen(unit, id) SELECT DISTINCT $1, x FROM "
+			       "unnest($2::text[]) AS x ON CONFLICT DO NOTHING",
+			       2, p, NULL, "recording seen ids", err);
+	rc = pgb_op_end(s, rc, err);
+	pgb_buf_free(s, &arr);
+	return rc;
+}
+
+int pgb_reconcile_finish(void *state, const char *unit, int64_t *tombstoned, crmsync_error *err)
+{
+	pgb *s = state;
+	pgb_unit *u;
+	PGresult *r = NULL;
+	pgb_buf q = {0};
+	int64_t n = 0;
+	int rc = pgb_unit_get(s, unit, &u, err);
+	if (rc)
+		return rc;
+	const char *p[2] = {u->name, NULL};
+	char ts[40];
+	rc = pgb_op_begin(s, err);
+	if (rc)
+		return rc;
+	rc = pgb_query(s, "SELECT started_ms FROM _crmsync_sweep WHERE unit = $1", 1, p, &r,
+		       "reconciling ids", err);
+	if (!rc && PQntuples(r) == 0)
+		rc = pgb_errf(s, err, CRMSYNC_EINVAL,
+			      "unit %s: reconcile_finish without reconcile_begin", u->name);
+	if (!rc) {
+		pgb_format_datetime(strtoll(PQgetvalue(r, 0, 0), NULL, 10), ts);
+		p[1] = ts;
+	}
+	PQclear(r);
+	r = NULL;
+	/* Rows pulled during the sweep carry a newer modstamp: never swept. */
+	pgb_buf_printf(s, &q,
+		       "UPDATE %s AS t SET is_deleted = 1 WHERE t.id IS NOT NULL AND "
+		       "t.is_deleted = 0 AND t.crm_modstamp < $2 AND NOT EXISTS (SELECT 1 FROM "
+		       "_crmsync_seen v WHERE v.unit = $1 AND v.id = t.id)",
+		       u->qname);
+	if (!rc)
+		rc = pgb_buf_ok(s, &q, err);
+	if (!rc)
+		rc = pgb_query(s, q.p, 2, p, &r, "reconciling ids", err);
+	if (!rc)
+		n = strtoll(PQcmdTuples(r), NULL, 10);
+	PQclear(r);
+	pgb_buf_free(s, &q);
+	if (!rc)
+		rc = pgb_query(s, "DELETE FROM _crmsync_seen WHERE unit = $1", 1, p, NULL,
+			       "reconciling ids", err);
+	if (!rc)
+		rc = pgb_query(s, "DELETE FROM _crmsync_sweep WHERE unit = $1", 1, p, NULL,
+			       "reconciling ids", err);
+	rc = pgb_op_end(s, rc, err);
+	if (!rc && tombstoned)
+		*tombstoned = n;
+	if (!rc && n)
+		s->host->log(s->self, CRMSYNC_LOG_INFO,
+			     "unit %s: %lld rows no longer exist in the CRM: marked deleted",
+			     u->name, (long long)n);
 	return rc;
 }
