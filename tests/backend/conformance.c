@@ -1314,6 +1314,40 @@ static void t_owner_views(void **state)
 			    "0Olive Owner");
 }
 
+/* The sync's writes are never captured, yet an application's own trigger
+ * on a unit's table fires for them like for anyone's. */
+static void t_app_trigger_fires(void **state)
+{
+	bt *t = *state;
+	char sql[1024], buf[64];
+	got g = {0};
+	if (!hook->audit_trigger_sql)
+		fail_msg("the %s hook has no audit_trigger_sql", hook->backend);
+	ensure_lead(t);
+	put(t, lead_rec("00Q000000000001AAA", "One", 1000));
+	hook->audit_trigger_sql("lead", sql, sizeof sql);
+	hook_exec("%s", sql);
+	assert_int_equal(put(t, lead_rec("00Q000000000001AAA", "One v2", 2000)),
+			 CRMSYNC_OUT_UPDATED);
+	assert_string_equal(hook_query(buf, sizeof buf, "SELECT count(*) FROM audit"), "1");
+	read_changes(t, NULL, &g);
+	assert_int_equal(g.n, 0);
+	hook_exec("UPDATE lead SET email = 'app@x.org' WHERE id = '00Q000000000001AAA'");
+	assert_string_equal(hook_query(buf, sizeof buf, "SELECT count(*) FROM audit"), "2");
+	read_changes(t, NULL, &g);
+	assert_int_equal(g.n, 1);
+	/* Once the application drops its trigger, capture still ignores the
+	 * sync's writes. */
+	hook_exec("DROP TRIGGER lead_audit");
+	assert_int_equal(put(t, lead_rec("00Q000000000001AAA", "One v3", 3000)),
+			 CRMSYNC_OUT_UPDATED);
+	read_changes(t, NULL, &g);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(nfields(g.c[0].values), 1);
+	assert_string_equal(hook_query(buf, sizeof buf, "SELECT count(*) FROM audit"), "2");
+	got_free(&g);
+}
+
 static int count_history(void *ud, const crmsync_history_row *h)
 {
 	int *n = ud;
@@ -1548,6 +1582,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_deferred_ack, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_reconcile, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_owner_views, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_app_trigger_fires, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_bookkeeping, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_stats_local_rows, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_errors_name_what_and_where, setup, teardown),

@@ -127,6 +127,16 @@ static void hs_bad_utf8_sql(const char *table, const char *col, const char *id, 
 	sqlite3_free(q);
 }
 
+static void hs_audit_trigger_sql(const char *table, char *buf, size_t cap)
+{
+	char *q =
+	    sqlite3_mprintf("CREATE TABLE audit(n INTEGER); CREATE TRIGGER \"%w_audit\" "
+			    "AFTER UPDATE ON \"%w\" BEGIN INSERT INTO audit(n) VALUES(1); END",
+			    table, table);
+	snprintf(buf, cap, "%s", q);
+	sqlite3_free(q);
+}
+
 const bt_hook bt_hook_sqlite = {
     .backend = "sqlite",
     .reset = hs_reset,
@@ -134,4 +144,5 @@ const bt_hook bt_hook_sqlite = {
     .query = hs_query,
     .shell = hs_shell,
     .bad_utf8_sql = hs_bad_utf8_sql,
+    .audit_trigger_sql = hs_audit_trigger_sql,
 };

@@ -69,8 +69,10 @@ typedef struct sqb {
 	char *path;
 	int64_t busy_timeout_ms;
 	sqlite3 *db;
-	int in_tx;   /* inside begin() .. commit()/rollback() */
-	int tx_lost; /* SQLite rolled that transaction back by itself */
+	int in_tx;		  /* inside begin() .. commit()/rollback() */
+	int tx_lost;		  /* SQLite rolled that transaction back by itself */
+	int triggers_on;	  /* this connection fires triggers (sqb_op_begin) */
+	sqlite3_stmt *trig_check; /* counts triggers that are not ours */
 	sqb_unit *units;
 	crmsync_record *scratch_values, *scratch_before;
 } sqb;
