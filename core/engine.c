@@ -585,6 +585,26 @@ static void engine_fail_unit(cs_unit *u, cs_counts *c, const cs_error *why)
 	snprintf(c->message, sizeof c->message, "%.500s", why->msg);
 }
 
+/* A step of unit u failed with rc: when the API budget is the reason, the cycle
+ * stops (returns true); otherwise the unit fails for this cycle, the job-level
+ * error is recorded and the first failure kept for the exit status. */
+static bool step_failed(cs_engine *e, cs_unit *u, cs_counts *c, const char *step, int rc,
+			const cs_error *why, cs_error *first)
+{
+	char code[16];
+
+	if (cs_engine_sf_failure(e, rc) == CRMSYNC_EBUSY)
+		return true;
+	engine_fail_unit(u, c, why);
+	snprintf(code, sizeof code, "%s", step);
+	for (char *p = code; *p; p++)
+		*p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+	cs_engine_job_error(e, u, step, code, "%s", why->msg);
+	if (!first->msg[0])
+		*first = *why;
+	return false;
+}
+
 int cs_engine_cycle(cs_engine *e, cs_error *err)
 {
 	cs_error first = CS_ERROR_INIT, uerr = CS_ERROR_INIT;
@@ -636,12 +656,8 @@ int cs_engine_cycle(cs_engine *e, cs_error *err)
 				int src = cs_pull_schema(e, u, &uerr);
 				cs_counts_end(e, &u->schema);
 				if (src) {
-					if (cs_engine_sf_failure(e, src) == CRMSYNC_EBUSY)
+					if (step_failed(e, u, &u->schema, "schema", src, &uerr, &first))
 						break;
-					engine_fail_unit(u, &u->schema, &uerr);
-					cs_engine_job_error(e, u, "schema", "SCHEMA", "%s", uerr.msg);
-					if (!first.msg[0])
-						first = uerr;
 					continue;
 				}
 			}
@@ -653,12 +669,8 @@ int cs_engine_cycle(cs_engine *e, cs_error *err)
 			cs_err_clear(&uerr);
 			int prc = cs_pull_turn(e, u, &uerr);
 			if (prc < 0) {
-				if (cs_engine_sf_failure(e, prc) == CRMSYNC_EBUSY)
+				if (step_failed(e, u, &u->pull, "pull", prc, &uerr, &first))
 					break;
-				engine_fail_unit(u, &u->pull, &uerr);
-				cs_engine_job_error(e, u, "pull", "PULL", "%s", uerr.msg);
-				if (!first.msg[0])
-					first = uerr;
 			} else if (prc == 0) {
 				u->pull_done = true;
 			} else {
@@ -676,7 +688,8 @@ int cs_engine_cycle(cs_engine *e, cs_error *err)
 			int src = cs_pull_schema(e, u, &uerr);
 			cs_counts_end(e, &u->schema);
 			if (src) {
-				engine_fail_unit(u, &u->schema, &uerr);
+				if (step_failed(e, u, &u->schema, "schema", src, &uerr, &first))
+					break;
 				continue;
 			}
 		}
@@ -684,12 +697,8 @@ int cs_engine_cycle(cs_engine *e, cs_error *err)
 		cs_err_clear(&uerr);
 		int prc = cs_push_unit(e, u, 0, NULL, &uerr);
 		if (prc < 0) {
-			if (cs_engine_sf_failure(e, prc) == CRMSYNC_EBUSY)
+			if (step_failed(e, u, &u->push, "push", prc, &uerr, &first))
 				break;
-			engine_fail_unit(u, &u->push, &uerr);
-			cs_engine_job_error(e, u, "push", "PUSH", "%s", uerr.msg);
-			if (!first.msg[0])
-				first = uerr;
 			continue;
 		}
 		/* Read back what was written: the CRM fills in fields of its own (Name,
@@ -700,12 +709,8 @@ int cs_engine_cycle(cs_engine *e, cs_error *err)
 			int r;
 			while ((r = cs_pull_turn(e, u, &uerr)) > 0 && !cs_stop_requested)
 				;
-			if (r < 0 && cs_engine_sf_failure(e, r) != CRMSYNC_EBUSY) {
-				engine_fail_unit(u, &u->pull, &uerr);
-				cs_engine_job_error(e, u, "pull", "PULL", "%s", uerr.msg);
-				if (!first.msg[0])
-					first = uerr;
-			}
+			if (r < 0 && step_failed(e, u, &u->pull, "pull", r, &uerr, &first))
+				break;
 		}
 	}
 	/* Hard purges leave no trace in queryAll: compare the ids now and then. */
@@ -715,12 +720,8 @@ int cs_engine_cycle(cs_engine *e, cs_error *err)
 			continue;
 		cs_err_clear(&uerr);
 		int rrc = cs_pull_reconcile(e, u, &uerr);
-		if (rrc < 0 && cs_engine_sf_failure(e, rrc) != CRMSYNC_EBUSY) {
-			engine_fail_unit(u, &u->reconcile, &uerr);
-			cs_engine_job_error(e, u, "reconcile", "RECONCILE", "%s", uerr.msg);
-			if (!first.msg[0])
-				first = uerr;
-		}
+		if (rrc < 0 && step_failed(e, u, &u->reconcile, "reconcile", rrc, &uerr, &first))
+			break;
 	}
 budget:
 	for (size_t i = 0; i < e->nunits; i++) {

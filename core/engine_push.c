@@ -288,16 +288,23 @@ static int landed_cb(void *ud, const sf_page *page, cs_error *err)
 	return 0;
 }
 
-static int send_creates(cs_engine *e, cs_unit *u, struct push_item **its, size_t n, cs_error *err)
+/* The outgoing records of a batch, in order (NULL on out of memory). */
+static cs_record **batch_records(struct push_item **its, size_t n)
 {
 	cs_record **recs = calloc(n ? n : 1, sizeof *recs);
+	for (size_t i = 0; recs && i < n; i++)
+		recs[i] = its[i]->out;
+	return recs;
+}
+
+static int send_creates(cs_engine *e, cs_unit *u, struct push_item **its, size_t n, cs_error *err)
+{
+	cs_record **recs = batch_records(its, n);
 	sf_write_results res = {0};
 	int rc;
 
 	if (!recs)
 		return cs_err(err, CRMSYNC_ENOMEM, "out of memory");
-	for (size_t i = 0; i < n; i++)
-		recs[i] = its[i]->out;
 	if (u->has_ext_key) {
 		rc = sf_upsert(e->sf, u->decl->sobject, KEY_FIELD, recs, n, &res, err);
 	} else {
@@ -386,14 +393,12 @@ static int send_creates(cs_engine *e, cs_unit *u, struct push_item **its, size_t
 
 static int send_updates(cs_engine *e, cs_unit *u, struct push_item **its, size_t n, cs_error *err)
 {
-	cs_record **recs = calloc(n ? n : 1, sizeof *recs);
+	cs_record **recs = batch_records(its, n);
 	sf_write_results res = {0};
 	int rc;
 
 	if (!recs)
 		return cs_err(err, CRMSYNC_ENOMEM, "out of memory");
-	for (size_t i = 0; i < n; i++)
-		recs[i] = its[i]->out;
 	rc = sf_update(e->sf, u->decl->sobject, recs, n, &res, err);
 	int trc = res.count ? tx_begin(e, err) : 0;
 	for (size_t i = 0; trc == 0 && i < res.count && i < n; i++) {

@@ -6,15 +6,21 @@
 #include <stdio.h>
 #include <string.h>
 
+int cs_verr(cs_error *err, int code, const char *fmt, va_list ap)
+{
+	if (!err)
+		return code;
+	err->code = code;
+	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	return code;
+}
+
 int cs_err(cs_error *err, int code, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!err)
-		return code;
-	err->code = code;
 	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	cs_verr(err, code, fmt, ap);
 	va_end(ap);
 	return code;
 }

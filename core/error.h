@@ -9,6 +9,7 @@
 #define CS_ERROR_H
 
 #include <crmsync/plugin.h>
+#include <stdarg.h>
 
 #define CS_ERROR_MAX 2048
 
@@ -24,6 +25,7 @@ typedef struct crmsync_error cs_error;
 /* Set the message (printf-style); returns code so `return cs_err(e, ...)` works.
  * err may be NULL. */
 int cs_err(cs_error *err, int code, const char *fmt, ...) CRMSYNC_PRINTF(3, 4);
+int cs_verr(cs_error *err, int code, const char *fmt, va_list ap) CRMSYNC_PRINTF(3, 0);
 /* Prepend "prefix: " to an existing message (for adding context on the way up). */
 int cs_err_prefix(cs_error *err, const char *fmt, ...) CRMSYNC_PRINTF(2, 3);
 void cs_err_clear(cs_error *err);

@@ -151,11 +151,8 @@ static int host_error_set(crmsync_error *err, int code, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!err)
-		return code;
-	err->code = code;
 	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	cs_verr(err, code, fmt, ap);
 	va_end(ap);
 	return code;
 }
