@@ -364,18 +364,36 @@ int cs_config_load_file(cs_config *cfg, const char *path, cs_error *err)
 	return 0;
 }
 
+/* 1 when a name looks like it holds a secret (password, secret, token), so a
+ * misspelt secret key does not get its value echoed in the complaint. */
+static bool conf_secret_like(const char *name, size_t n)
+{
+	static const char *const words[] = {"password", "secret", "token"};
+	for (size_t w = 0; w < sizeof words / sizeof *words; w++) {
+		size_t wl = strlen(words[w]);
+		for (size_t i = 0; i + wl <= n; i++)
+			if (strncasecmp(name + i, words[w], wl) == 0)
+				return true;
+	}
+	return false;
+}
+
 int cs_config_override(cs_config *cfg, const char *arg, cs_error *err)
 {
 	char where[512];
 	const char *eq = strchr(arg, '='), *dot = strchr(arg, '.');
 	char section[128], key[128];
+	bool hide = eq && conf_secret_like(arg, (size_t)(eq - arg));
 
-	snprintf(where, sizeof where, "-o %s", arg);
+	if (hide)
+		snprintf(where, sizeof where, "-o %.*s", (int)(eq - arg), arg);
+	else
+		snprintf(where, sizeof where, "-o %s", arg);
 	if (!eq || !dot || dot > eq || dot == arg || dot + 1 == eq ||
 	    (size_t)(dot - arg) >= sizeof section || (size_t)(eq - dot - 1) >= sizeof key)
 		return cs_err(err, CRMSYNC_EINVAL,
-			      "-o '%s': expected section.key=value, e.g. -o sync.interval=30s",
-			      arg);
+			      "-o '%s%s': expected section.key=value, e.g. -o sync.interval=30s",
+			      hide ? where + 3 : arg, hide ? "=..." : "");
 	memcpy(section, arg, (size_t)(dot - arg));
 	section[dot - arg] = '\0';
 	memcpy(key, dot + 1, (size_t)(eq - dot - 1));
@@ -602,7 +620,14 @@ static const char conf_sample[] =
 	"# custom_objects = Invoice__c\n"
 	"\n"
 	"[log]\n"
-	"level = info                   # error, warn, info, debug\n";
+	"level = info                   # error, warn, info, debug\n"
+	"\n"
+	"[metrics]\n"
+	"# listen = 127.0.0.1:9464      # /metrics (Prometheus) and /healthz\n"
+	"\n"
+	"[alerts]\n"
+	"# command = /usr/local/bin/notify   # gets a JSON description on stdin\n"
+	"# error_threshold = 50\n";
 
 int cs_config_write_sample(const char *path, bool force, cs_error *err)
 {
