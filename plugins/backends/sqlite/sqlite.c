@@ -282,6 +282,10 @@ static int sqb_open(void *state, crmsync_error *err)
 	sqb *s = state;
 	if (s->db)
 		return 0;
+	/* SQLite's memory statistics take a global mutex around every
+	 * allocation: a tenth of an upsert. Only possible before SQLite is first
+	 * initialised in this process; refused harmlessly afterwards. */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	int rc =
 	    sqlite3_open_v2(s->path, &s->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
@@ -294,6 +298,10 @@ static int sqb_open(void *state, crmsync_error *err)
 		return rc;
 	}
 	sqlite3_extended_result_codes(s->db, 1);
+	/* More lookaside slots (SQLite's per-connection allocator for small
+	 * objects, 1200 bytes x 100 by default): record buffers of a page's
+	 * rows come from it instead of malloc. About 600 KiB. */
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_LOOKASIDE, NULL, 1200, 500);
 	s->triggers_on = 1;
 	sqlite3_busy_timeout(s->db, (int)s->busy_timeout_ms);
 	/* WAL lets applications read while the sync writes; NORMAL sync is safe
@@ -311,6 +319,12 @@ static int sqb_open(void *state, crmsync_error *err)
 	 * stays well under 64 MiB. */
 	if (!rc)
 		rc = sqb_exec(s, "PRAGMA cache_size = -16384", "setting cache_size", err);
+	/* Checkpoint the WAL every 4000 pages (16 MiB) instead of 1000: the
+	 * pages a pull rewrites at every commit (the tail of the table and of
+	 * the id index) are copied back to the file a quarter as often. */
+	if (!rc)
+		rc = sqb_exec(s, "PRAGMA wal_autocheckpoint = 4000", "setting wal_autocheckpoint",
+			      err);
 	if (!rc)
 		rc = sqb_schema_init(s, err);
 	if (rc) {
