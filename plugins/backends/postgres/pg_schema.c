@@ -24,6 +24,8 @@
 #include <string.h>
 #include <strings.h>
 
+#define PGB_LAYOUT "postgres-layout-1"
+
 static const char *const pgb_bookkeeping[] = {
     "local_id", "id", "is_deleted", "crm_modstamp", "merged_into", "sync_state", "sync_mark", NULL};
 
@@ -328,6 +330,9 @@ static void pgb_fingerprint(const crmsync_unit_schema *sc, char out[17])
 		h ^= 0xff;                                                                         \
 		h *= 1099511628211ull;                                                             \
 	} while (0)
+	/* This code's layout version: a newer plugin lays tables and triggers out
+	 * again when it changes them. */
+	PGB_MIX(PGB_LAYOUT, strlen(PGB_LAYOUT));
 	PGB_MIX(sc->sobject ? sc->sobject : "", strlen(sc->sobject ? sc->sobject : ""));
 	PGB_MIX(&sc->direction, sizeof sc->direction);
 	for (size_t i = 0; i < sc->nfields; i++) {
