@@ -9,7 +9,6 @@ plugins_backends_postgres_postgres_la_SOURCES = \
 plugins_backends_postgres_postgres_la_CFLAGS = $(AM_CFLAGS) $(PQ_CFLAGS)
 plugins_backends_postgres_postgres_la_LDFLAGS = $(PLUGIN_LINK)
 plugins_backends_postgres_postgres_la_LIBADD = $(PQ_LIBS) -lm
-EXTRA_DIST += plugins/backends/postgres/README.md
 
 # tests/pg: the conformance suite against a private server, capture, crash and
 # end-to-end tests. tests/pg/pg.sh starts the server.
@@ -19,7 +18,7 @@ tests_pg_conformance_pg_SOURCES = tests/backend/hooks.h tests/pg/hook_pg.c
 nodist_tests_pg_conformance_pg_SOURCES = tests/pg/conformance_pg.c
 # The suite's hook table lists SQLite's hook only: this build of it gets the
 # PostgreSQL hook under that name. Two assertions assume SQLite (see
-# plugins/backends/postgres/README.md, "Conformance"): t_schema_growth compares
+# the README, "Choosing and configuring the storage backend"): t_schema_growth compares
 # a text column with a number (PostgreSQL refuses text = numeric; the copy keeps
 # the check that the old values stay in score__c__was_real), and
 # t_delete_then_insert_same_key expects the new row to reuse the deleted row's
