@@ -150,6 +150,12 @@ int sf_soql_date(sf_buf *b, const char *date, cs_error *err)
 int sf_soql_datetime(sf_buf *b, int64_t ms)
 {
 	char t[40];
+	/* SOQL literals have four-digit years: clamp to 0001..9999, which keeps
+	 * every comparison with a Salesforce datetime (years 1700..4000) the same */
+	if (ms < -62135596800000LL)
+		ms = -62135596800000LL; /* 0001-01-01T00:00:00Z */
+	if (ms > 253402300799999LL)
+		ms = 253402300799999LL;	     /* 9999-12-31T23:59:59.999Z */
 	cs_format_datetime(ms, t, sizeof t); /* YYYY-MM-DDTHH:MM:SS.sssZ */
 	if (ms % 1000 == 0) {
 		/* the documented literal form has no fraction */
