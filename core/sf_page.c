@@ -461,7 +461,8 @@ static int pj_object(struct pj *j, cs_record *rec, const char *prefix, struct pj
 					rc = cs_record_set_int(rec, key, CRMSYNC_INTEGER, i);
 				else if (is_int)
 					rc = cs_record_set_double(rec, key, (double)i);
-				else if (type == CRMSYNC_INTEGER && d == (double)(int64_t)d)
+				else if (type == CRMSYNC_INTEGER && d >= -9223372036854775808.0 &&
+					 d < 9223372036854775808.0 && d == (double)(int64_t)d)
 					rc = cs_record_set_int(rec, key, CRMSYNC_INTEGER,
 							       (int64_t)d);
 				else
