@@ -18,7 +18,7 @@ tests_pg_conformance_pg_SOURCES = tests/backend/hooks.h tests/pg/hook_pg.c
 nodist_tests_pg_conformance_pg_SOURCES = tests/pg/conformance_pg.c
 # The suite's hook table lists SQLite's hook only: this build of it gets the
 # PostgreSQL hook under that name. Two assertions assume SQLite (see
-# the README, "Choosing and configuring the storage backend"): t_schema_growth compares
+# the comments below): t_schema_growth compares
 # a text column with a number (PostgreSQL refuses text = numeric; the copy keeps
 # the check that the old values stay in score__c__was_real), and
 # t_delete_then_insert_same_key expects the new row to reuse the deleted row's
