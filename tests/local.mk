@@ -90,4 +90,6 @@ dist_check_SCRIPTS += tests/install.sh
 endif
 EXTRA_DIST += tests/thirdparty/greeter.c
 include tests/e2e/local.mk
+include tests/fuzz/local.mk
+include tests/hostile/local.mk
 include tests/faults/local.mk
