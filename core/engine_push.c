@@ -577,6 +577,14 @@ int cs_push_unit(cs_engine *e, cs_unit *u, int64_t only_row, const char *only_id
 			}
 			if (p > 0)
 				continue;
+			if (!it->is_create && !sf_id_valid(it->id)) {
+				/* refused on its own, as Salesforce would, so one row with a
+				 * wrong-shaped id cannot stop the whole batch */
+				ack(e, u, it, CNT_FAILED, false, NULL, "MALFORMED_ID",
+				    "the local row's id is not a Salesforce id (15 or 18 letters "
+				    "and digits)");
+				continue;
+			}
 			if (it->is_create)
 				creates[nc++] = it;
 			else
