@@ -1099,14 +1099,8 @@ static int sqb_sweep_step(sqb *s, sqb_unit *u, const char *sql, int64_t i2, int6
 	if (rc)
 		return rc;
 	sqlite3_bind_text(st, 1, u->name, -1, SQLITE_STATIC);
-	if (sqlite3_bind_parameter_count(st) >= 2) {
-		char ts[40];
-		sqb_format_datetime(i2, ts);
-		if (strstr(sql, "crm_modstamp"))
-			sqlite3_bind_text(st, 2, ts, -1, SQLITE_TRANSIENT);
-		else
-			sqlite3_bind_int64(st, 2, i2);
-	}
+	if (sqlite3_bind_parameter_count(st) >= 2)
+		sqlite3_bind_int64(st, 2, i2);
 	int r = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (r != SQLITE_DONE)
@@ -1124,9 +1118,13 @@ int sqb_reconcile_begin(void *state, const char *unit, int64_t started_ms, crmsy
 	if (rc)
 		return rc;
 	rc = sqb_op_begin(s, err);
-	if (!rc)
+	/* What a sweep that never finished saw. */
+	for (int64_t gone = 1; !rc && gone;)
 		rc =
-		    sqb_sweep_step(s, u, "DELETE FROM _crmsync_seen WHERE unit = ?1", 0, NULL, err);
+		    sqb_sweep_step(s, u,
+				   "DELETE FROM _crmsync_seen WHERE unit = ?1 AND id IN (SELECT id "
+				   "FROM _crmsync_seen WHERE unit = ?1 LIMIT 4096)",
+				   0, &gone, err);
 	if (!rc)
 		rc = sqb_sweep_step(s, u,
 				    "INSERT INTO _crmsync_sweep(unit, started_ms) VALUES(?1, ?2) "
@@ -1190,17 +1188,49 @@ int sqb_reconcile_finish(void *state, const char *unit, int64_t *tombstoned, crm
 			rc = sqb_fail(s, err, r, "unit %s: reconciling ids", u->name);
 		sqlite3_finalize(st);
 	}
-	/* Rows pulled during the sweep carry a newer modstamp: never swept. */
-	if (!rc)
-		rc = sqb_sweep_step(s, u,
-				    "UPDATE %s AS t SET is_deleted = 1 WHERE t.id IS NOT NULL AND "
-				    "t.is_deleted = 0 AND t.crm_modstamp < ?2 AND NOT EXISTS "
-				    "(SELECT 1 FROM _crmsync_seen v WHERE v.unit = ?1 AND v.id = "
-				    "t.id)",
-				    started, &n, err);
-	if (!rc)
+	/* Rows pulled during the sweep carry a newer modstamp: never swept.
+	 * In statements of at most 512 rows, walking the table by row key:
+	 * SQLite keeps a statement's undo pages in memory (temp_store), so one
+	 * statement over a million rows would cost tens of MiB. */
+	char ts[40];
+	sqb_format_datetime(started, ts);
+	if (!rc) {
+		char *sql = sqlite3_mprintf(
+		    "UPDATE %s SET is_deleted = 1 WHERE local_id IN (SELECT t.local_id FROM %s "
+		    "AS t WHERE t.local_id > ?3 AND t.id IS NOT NULL AND t.is_deleted = 0 AND "
+		    "t.crm_modstamp < ?2 AND NOT EXISTS (SELECT 1 FROM _crmsync_seen v WHERE "
+		    "v.unit = ?1 AND v.id = t.id) ORDER BY t.local_id LIMIT 512) RETURNING "
+		    "local_id",
+		    u->qname, u->qname);
+		rc = sql ? sqb_prepare(s, sql, &st, "marking purged rows deleted", err)
+			 : sqb_errf(s, err, CRMSYNC_ENOMEM, "out of memory");
+		sqlite3_free(sql);
+	}
+	for (int64_t last = INT64_MIN, more = 1; !rc && more;) {
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, u->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, ts, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, last);
+		int r;
+		more = 0;
+		while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+			int64_t id = sqlite3_column_int64(st, 0);
+			if (id > last)
+				last = id;
+			n++;
+			more = 1;
+		}
+		if (r != SQLITE_DONE)
+			rc = sqb_fail(s, err, r, "unit %s: marking purged rows deleted", u->name);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	for (int64_t gone = 1; !rc && gone;)
 		rc =
-		    sqb_sweep_step(s, u, "DELETE FROM _crmsync_seen WHERE unit = ?1", 0, NULL, err);
+		    sqb_sweep_step(s, u,
+				   "DELETE FROM _crmsync_seen WHERE unit = ?1 AND id IN (SELECT id "
+				   "FROM _crmsync_seen WHERE unit = ?1 LIMIT 4096)",
+				   0, &gone, err);
 	if (!rc)
 		rc = sqb_sweep_step(s, u, "DELETE FROM _crmsync_sweep WHERE unit = ?1", 0, NULL,
 				    err);
