@@ -1187,6 +1187,7 @@ int sqb_reconcile_finish(void *state, const char *unit, int64_t *tombstoned, crm
 		else
 			rc = sqb_fail(s, err, r, "unit %s: reconciling ids", u->name);
 		sqlite3_finalize(st);
+		st = NULL;
 	}
 	/* Rows pulled during the sweep carry a newer modstamp: never swept.
 	 * In statements of at most 512 rows, walking the table by row key:
