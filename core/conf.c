@@ -364,11 +364,11 @@ int cs_config_load_file(cs_config *cfg, const char *path, cs_error *err)
 	return 0;
 }
 
-/* 1 when a name looks like it holds a secret (password, secret, token), so a
+/* 1 when a name looks like it holds a secret (pass..., pwd, secret, token), so a
  * misspelt secret key does not get its value echoed in the complaint. */
 static bool conf_secret_like(const char *name, size_t n)
 {
-	static const char *const words[] = {"password", "secret", "token"};
+	static const char *const words[] = {"pass", "pwd", "secret", "token"};
 	for (size_t w = 0; w < sizeof words / sizeof *words; w++) {
 		size_t wl = strlen(words[w]);
 		for (size_t i = 0; i + wl <= n; i++)
