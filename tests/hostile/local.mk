@@ -5,3 +5,7 @@ TESTS += tests/hostile/values.sh
 dist_check_SCRIPTS += tests/hostile/values.sh
 endif
 EXTRA_DIST += tests/hostile/values.py
+if ENABLE_TESTS
+TESTS += tests/hostile/config.sh
+dist_check_SCRIPTS += tests/hostile/config.sh
+endif
