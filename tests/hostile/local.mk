@@ -9,3 +9,7 @@ if ENABLE_TESTS
 TESTS += tests/hostile/config.sh
 dist_check_SCRIPTS += tests/hostile/config.sh
 endif
+if ENABLE_TESTS
+TESTS += tests/hostile/secrets.sh
+dist_check_SCRIPTS += tests/hostile/secrets.sh
+endif
