@@ -49,6 +49,8 @@ while [ $# -gt 0 ]; do
 done
 
 bad=0
+npass=0
+nfail=0
 for t in $targets; do
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/$t.log" | tail -1)
 	cov=$(grep -o 'cov: [0-9]*' "$out/$t.log" | tail -1)
@@ -58,6 +60,10 @@ for t in $targets; do
 		bad=1
 		grep -E 'ERROR: |fuzz property failed|SUMMARY' "$out/$t.log" | head -5 | sed 's/^/    /'
 		find "$out/crashes/$t" -type f | sed 's/^/    saved: /'
+		nfail=$((nfail + 1))
+	else
+		npass=$((npass + 1))
 	fi
 done
+echo "$npass passed, $nfail failed"
 exit $bad
