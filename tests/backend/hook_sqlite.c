@@ -127,12 +127,13 @@ static void hs_bad_utf8_sql(const char *table, const char *col, const char *id, 
 	sqlite3_free(q);
 }
 
-static void hs_audit_trigger_sql(const char *table, char *buf, size_t cap)
+static void hs_audit_trigger_sql(const char *table, int create, char *buf, size_t cap)
 {
-	char *q =
-	    sqlite3_mprintf("CREATE TABLE audit(n INTEGER); CREATE TRIGGER \"%w_audit\" "
-			    "AFTER UPDATE ON \"%w\" BEGIN INSERT INTO audit(n) VALUES(1); END",
-			    table, table);
+	char *q = create ? sqlite3_mprintf("CREATE TABLE audit(n INTEGER); CREATE TRIGGER "
+					   "\"%w_audit\" AFTER UPDATE ON \"%w\" BEGIN INSERT "
+					   "INTO audit(n) VALUES(1); END",
+					   table, table)
+			 : sqlite3_mprintf("DROP TRIGGER \"%w_audit\"", table);
 	snprintf(buf, cap, "%s", q);
 	sqlite3_free(q);
 }

@@ -41,10 +41,11 @@ typedef struct bt_hook {
 	 * checks the application's write fails; 0 when it stores it (SQLite): the
 	 * suite checks the row's change is reported as an error. */
 	int rejects_bad_utf8;
-	/* SQL with which an application creates a table audit(n) and a trigger
-	 * of its own that inserts a row into it after each UPDATE of `table`:
-	 * the sync's writes must fire an application's triggers. */
-	void (*audit_trigger_sql)(const char *table, char *buf, size_t cap);
+	/* SQL with which an application creates (create = 1) a table audit(n)
+	 * and a trigger of its own, lead_audit, that inserts a row into it after
+	 * each UPDATE of `table`, or (create = 0) drops that trigger: the sync's
+	 * writes must fire an application's triggers. */
+	void (*audit_trigger_sql)(const char *table, int create, char *buf, size_t cap);
 } bt_hook;
 
 extern const bt_hook bt_hook_sqlite;
