@@ -62,7 +62,7 @@ metrics|listen = not an address|a bad metrics address (sync --once)|accepted
 alerts|error_threshold = many|a bad alert threshold
 MATRIX
 n=$(wc -l <"$M")
-plan $((2 * n + 22))
+plan $((2 * n + 21))
 
 i=0
 while IFS='|' read -r section line what known; do

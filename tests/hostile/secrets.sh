@@ -7,7 +7,7 @@
 # login URL are refused by the daemon itself.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/e2e/e2e.sh"
-plan 30
+plan 29
 
 RT=RT-refresh-Secret-9f8e7d6c5b
 emu_start --seed users=2,leads=20 --seed-rng 5 --refresh-token "$RT"
