@@ -19,6 +19,20 @@ fault_fired() {
 import json,sys
 print(sum(f['fired'] for f in json.load(sys.stdin)['faults'] if f['id']==$1))"
 }
+# when_fired ID CMD...: in the background, run CMD once fault ID has fired
+# (the faulted request is then stalling in the emulator); WHEN_PID
+when_fired() {
+	id=$1
+	shift
+	(
+		for _ in $(seq 200); do # curl and grep: polling must be cheap
+			emu GET faults | grep -o "\"id\":$id,[^}]*" | grep -q '"fired":[1-9]' && break
+			sleep 0.02
+		done
+		"$@" >/dev/null
+	) &
+	WHEN_PID=$!
+}
 faults_clear() { emu DELETE faults >/dev/null; }
 # sync_once [crmsync options]: one cycle; SYNC_RC, output in $T/sync.out
 sync_once() {

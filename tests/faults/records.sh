@@ -74,14 +74,14 @@ ok $([ "$(crm_get Lead "$L2" Title)" = dup ]; echo $?) "duplicate: fixed locally
 converge "per-record errors"
 
 # --- 401 between pages ---------------------------------------------------------------
-# the second page stalls 0.8 s; meanwhile every session expires
+# the second page stalls 1.5 s; meanwhile every session expires
 touch_leads 250
 crm_set Lead "$L4" Title "after-401"
-fault_add "{\"method\":\"GET\",\"path\":\"$V/queryAll\",\"after\":1,\"delayMs\":800,\"once\":true}"
+fault_add "{\"method\":\"GET\",\"path\":\"$V/queryAll\",\"after\":1,\"delayMs\":1500,\"once\":true}"
 emu DELETE log >/dev/null
-(sleep 0.4; emu POST tokens/expire >/dev/null) &
+when_fired "$FAULT_ID" emu POST tokens/expire
 sync_once
-wait $!
+wait $WHEN_PID
 logins=$(emu GET 'log?limit=500' | python3 -c "
 import json,sys
 print(sum(1 for r in json.load(sys.stdin)['requests'] if r['path'].endswith('/oauth2/token')))")
@@ -116,10 +116,10 @@ ok $([ "$(sql "select title from lead where id='$L4'")" = after-limit ]; echo $?
 emu POST config '{"chaosBatch":50}' >/dev/null
 touch_leads 250
 crm_set Lead "$L4" Title "after-locator"
-fault_add "{\"method\":\"GET\",\"path\":\"$V/query/\",\"after\":1,\"delayMs\":800,\"once\":true}"
-(sleep 0.4; emu POST cursors/expire >/dev/null) &
+fault_add "{\"method\":\"GET\",\"path\":\"$V/query/\",\"after\":1,\"delayMs\":1500,\"once\":true}"
+when_fired "$FAULT_ID" emu POST cursors/expire
 CS_LOG=info sync_once
-wait $!
+wait $WHEN_PID
 fired=$(fault_fired "$FAULT_ID")
 ok $([ "$SYNC_RC" -eq 0 ] && [ "$fired" -ge 1 ] && grep -q 'cursor expired' "$T/sync.out"; echo $?) \
 	"locator expiry (cursors/expire): the pull restarts from its checkpoint (fired $fired, exit $SYNC_RC)"
