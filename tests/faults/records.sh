@@ -6,7 +6,7 @@
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/e2e/e2e.sh"
 . "$top_srcdir/tests/faults/faults.sh"
-plan 33
+plan 34
 export CS_OPTS="-o sync.units=user,account,lead,contact $FAULT_OPTS"
 UNITS_CMP="lead=Lead contact=Contact account=Account user=User"
 failed_of() { # failed_of UNIT: the status count of failed pushes
@@ -131,6 +131,24 @@ fault_add "{\"method\":\"GET\",\"path\":\"$V/query/\",\"after\":2,\"status\":400
 sync_once
 ok $([ "$SYNC_RC" -eq 0 ] && [ "$(sql "select title from lead where id='$L4'")" = after-locator2 ]; echo $?) \
 	"INVALID_QUERY_LOCATOR answered on a batch: restarted, the pull completes"
+# legacy API versions keep at most 10 open cursors per user: another client of
+# the same user opens 11 while crmsync (v50.0) waits for a batch
+tok=$(curl -s -d grant_type=password -d client_id=crmsync-demo -d client_secret=crmsync-demo-secret \
+	-d username=sync@example.com -d password=sync-password "$EMU_URL/services/oauth2/token" | json_get access_token)
+open_cursors() {
+	for _ in $(seq 11); do
+		curl -s -H "Authorization: Bearer $tok" "$EMU_URL/services/data/v50.0/query?q=SELECT+Id+FROM+Lead" >/dev/null
+	done
+}
+touch_leads 250
+crm_set Lead "$L4" Title "after-legacy"
+fault_add "{\"method\":\"GET\",\"path\":\"/services/data/v50.0/query/\",\"after\":1,\"delayMs\":1500,\"once\":true}"
+when_fired "$FAULT_ID" open_cursors
+CS_LOG=info sync_once -o salesforce.api_version=50.0
+wait $WHEN_PID
+ok $([ "$SYNC_RC" -eq 0 ] && grep -q 'cursor expired' "$T/sync.out" &&
+	[ "$(sql "select title from lead where id='$L4'")" = after-legacy ]; echo $?) \
+	"v50.0, 11 cursors opened meanwhile (the oldest evicted): the pull restarts and completes"
 emu POST config '{"chaosBatch":0}' >/dev/null
 converge "locator expiry"
 
