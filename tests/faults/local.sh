@@ -50,7 +50,7 @@ if [ $mounted = 1 ]; then
 else
 	for d in "disk full: the sync stops with a clear error" "disk full: nothing lost" \
 		"disk full: the next cycle converges" "disk full: both edits go through"; do
-		skip "$d" "needs root to mount a small tmpfs ($(cat "$T/mount.err" 2>/dev/null))"
+		skip "$d" "needs root to mount a small tmpfs (uid $(id -u)) $(cat "$T/mount.err" 2>/dev/null)"
 	done
 fi
 

@@ -40,7 +40,8 @@ ok $([ "$SYNC_RC" -eq 0 ] && [ $((b - a)) -eq 1 ]; echo $?) \
 	"validation: the next cycle waits for the backoff instead of resending (cost $((b - a)) call)"
 emu DELETE validation >/dev/null
 cs push lead "$L1" >"$T/push.out" 2>&1
-ok $([ $? -eq 0 ] && [ "$(crm_get Lead "$L1" Title)" = Intern ]; echo $?) \
+prc=$?
+ok $([ $prc -eq 0 ] && [ "$(crm_get Lead "$L1" Title)" = Intern ]; echo $?) \
 	"validation: after the rule is removed the retry (crmsync push) succeeds"
 ok $([ "$(failed_of lead)" = 0 ]; echo $?) "validation: the failure is cleared"
 
