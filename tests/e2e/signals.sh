@@ -11,7 +11,11 @@ ok $? "the emulator starts seeded"
 
 # --- SIGTERM in the middle of the initial copy -----------------------------------
 CS_LOG=info CS_OPTS="-o sync.units=user,account,lead -o sync.page_size=500" cs_bg run >"$T/term.log" 2>&1
-sleep 0.6
+# wait for the first committed pages (not a fixed time: sanitized builds are slower)
+for _ in $(seq 600); do
+	[ "$(sql "select count(*) from lead" 2>/dev/null || echo 0)" -gt 0 ] && break
+	sleep 0.05
+done
 kill -TERM $CS_PID
 t0=$(date +%s)
 wait $CS_PID; st=$?
