@@ -235,7 +235,9 @@ int sf_soql_ident(sf_buf *b, const char *name, cs_error *err)
 	for (size_t i = 0; ok && i < n; i++) {
 		char ch = name[i];
 		int alpha = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
-		if (alpha || (i > 0 && ((ch >= '0' && ch <= '9') || ch == '_')))
+		/* each dot-separated part starts with a letter */
+		if (alpha ||
+		    (i > 0 && name[i - 1] != '.' && ((ch >= '0' && ch <= '9') || ch == '_')))
 			continue;
 		if (ch == '.' && i > 0 && i + 1 < n && name[i - 1] != '.')
 			continue;
