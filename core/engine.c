@@ -78,6 +78,8 @@ int cs_engine_sf_failure(cs_engine *e, int rc)
 	int kind = sf_error_kind(e->sf);
 	if (kind == SF_E_BUDGET || kind == SF_E_LIMIT) {
 		e->budget_hit = true;
+		if (kind == SF_E_LIMIT)
+			e->org_limit = true;
 		return CRMSYNC_EBUSY;
 	}
 	return rc ? rc : CRMSYNC_ERR;
@@ -593,8 +595,11 @@ static bool step_failed(cs_engine *e, cs_unit *u, cs_counts *c, const char *step
 {
 	char code[16];
 
-	if (cs_engine_sf_failure(e, rc) == CRMSYNC_EBUSY)
+	if (cs_engine_sf_failure(e, rc) == CRMSYNC_EBUSY) {
+		if (e->org_limit && !e->org_limit_msg[0])
+			snprintf(e->org_limit_msg, sizeof e->org_limit_msg, "%.500s", why->msg);
 		return true;
+	}
 	engine_fail_unit(u, c, why);
 	snprintf(code, sizeof code, "%s", step);
 	for (char *p = code; *p; p++)
@@ -614,6 +619,8 @@ int cs_engine_cycle(cs_engine *e, cs_error *err)
 
 	e->cycle++;
 	e->budget_hit = false;
+	e->org_limit = false;
+	e->org_limit_msg[0] = '\0';
 	snprintf(buf, sizeof buf, "%lld", (long long)e->cycle);
 	if (e->b->state_set(e->bs, "", "cycle", buf, err))
 		return cs_err_prefix(err, "cannot record the cycle number");
@@ -749,6 +756,13 @@ budget:
 		(long long)(sf_request_count(e->sf) - api0));
 	/* metrics and alerts (core/ops_run.c) */
 	cs_ops_cycle_end(e, t0, api0, first.msg[0] ? &first : NULL);
+	if (e->budget_hit && e->org_limit) {
+		return cs_err(err, CRMSYNC_EBUSY,
+			      "Salesforce refused further API calls (REQUEST_LIMIT_EXCEEDED: the org's "
+			      "daily allowance is used up): %s; the sync stopped at a page boundary and "
+			      "resumes when the allowance allows",
+			      e->org_limit_msg[0] ? e->org_limit_msg : "no detail");
+	}
 	if (e->budget_hit) {
 		return cs_err(err, CRMSYNC_EBUSY,
 			      "the API budget is reached (used %lld of %lld calls, budget %lld): the "

@@ -66,6 +66,8 @@ struct cs_engine {
 	bool push_always, push_deletes;
 	bool tty;
 	bool budget_hit;
+	bool org_limit;  /* the org refused: REQUEST_LIMIT_EXCEEDED, not our budget */
+	char org_limit_msg[512];
 };
 
 /* engine.c */

@@ -107,8 +107,7 @@ ok $([ "$SYNC_RC" -ne 0 ] && grep -qi 'API budget\|limit' "$T/sync.out"; echo $?
 	"REQUEST_LIMIT_EXCEEDED: the cycle stops with a limit message (exit $SYNC_RC)"
 ok $([ "$(rows lead)" = "$before" ]; echo $?) "REQUEST_LIMIT_EXCEEDED: nothing stored is lost"
 grep -q REQUEST_LIMIT_EXCEEDED "$T/sync.out"
-todo $? "REQUEST_LIMIT_EXCEEDED: the message says Salesforce refused (not only our own budget figures)" \
-	"core/engine.c cs_engine_cycle reports every SF_E_LIMIT as 'the API budget is reached (used N of M)' with the client's figures, which are far below the limit; keep the client's message (sf_error_code REQUEST_LIMIT_EXCEEDED) when cs_engine_sf_failure saw SF_E_LIMIT"
+ok $? "REQUEST_LIMIT_EXCEEDED: the message says Salesforce refused (not only our own budget figures)"
 converge "REQUEST_LIMIT_EXCEEDED"
 ok $([ "$(sql "select title from lead where id='$L4'")" = after-limit ]; echo $?) \
 	"REQUEST_LIMIT_EXCEEDED: the next cycle resumes and catches up"
