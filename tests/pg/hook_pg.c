@@ -140,9 +140,14 @@ static void hp_bad_utf8_sql(const char *table, const char *col, const char *id, 
 		 id);
 }
 
-/* An application's own audit trigger: PL/pgSQL, fired by everyone's writes. */
-static void hp_audit_trigger_sql(const char *table, char *buf, size_t cap)
+/* An application's own audit trigger: PL/pgSQL, fired by everyone's writes;
+ * create = 0 drops it again (PostgreSQL names the table in DROP TRIGGER). */
+static void hp_audit_trigger_sql(const char *table, int create, char *buf, size_t cap)
 {
+	if (!create) {
+		snprintf(buf, cap, "DROP TRIGGER %s_audit ON \"%s\"", table, table);
+		return;
+	}
 	snprintf(buf, cap,
 		 "CREATE TABLE audit(n integer); "
 		 "CREATE FUNCTION %s_audit_fn() RETURNS trigger LANGUAGE plpgsql AS "
