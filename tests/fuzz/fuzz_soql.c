@@ -289,9 +289,15 @@ static bool reserved(const char *name)
 					    "CONVERTCURRENCY",
 					    "TOLABEL",
 					    "SECURITY_ENFORCED"};
-	for (size_t i = 0; i < sizeof words / sizeof *words; i++)
-		if (strcasecmp(name, words[i]) == 0)
-			return true;
+	/* any dot-separated part of a path */
+	for (const char *p = name; p;) {
+		const char *dot = strchr(p, '.');
+		size_t len = dot ? (size_t)(dot - p) : strlen(p);
+		for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+			if (strlen(words[i]) == len && strncasecmp(p, words[i], len) == 0)
+				return true;
+		p = dot ? dot + 1 : NULL;
+	}
 	return false;
 }
 
