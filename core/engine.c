@@ -100,6 +100,15 @@ static int engine_sf_config(cs_engine *e, cs_error *err)
 	sc.password = cs_config_get(cfg, "salesforce", "password");
 	sc.refresh_token = cs_config_get(cfg, "salesforce", "refresh_token");
 	sc.api_version = cs_config_get(cfg, "salesforce", "api_version");
+	if (sc.api_version) {
+		int major = 0, minor = -1, used = 0;
+		if (sscanf(sc.api_version, "%d.%d%n", &major, &minor, &used) != 2 ||
+		    sc.api_version[used] || major < 20 || major > 99 || minor < 0 || minor > 9)
+			return cs_err(err, CRMSYNC_EINVAL,
+				      "%s: salesforce.api_version = '%s': expected a REST API version "
+				      "such as 59.0",
+				      cs_config_where(cfg, "salesforce", "api_version"), sc.api_version);
+	}
 	sc.ca_file = cs_config_get(cfg, "salesforce", "ca_file");
 	if (!sc.login_url)
 		return cs_err(err, CRMSYNC_EINVAL,
@@ -296,9 +305,11 @@ static int engine_load_objects(cs_engine *e, cs_error *err)
 		if (strcmp(*n, "custom") == 0)
 			custom = true;
 		rc = cs_loader_load_name(e->ld, *n, CRMSYNC_KIND_OBJECT, &p, err);
-		if (rc == CRMSYNC_ENOENT)
+		if (rc == CRMSYNC_ENOENT) { /* a configuration error: exit 2 */
 			cs_err_prefix(err, "%s: sync.units names '%s'",
 				      cs_config_where(e->cfg, "sync", "units"), *n);
+			rc = err->code = CRMSYNC_EINVAL;
+		}
 		if (rc == 0) {
 			rc = engine_add_units(e, p, err);
 			sections[ns++] = p->name;
@@ -348,9 +359,11 @@ cs_engine *cs_engine_new(cs_config *cfg, int mode, cs_error *err)
 	if (!bname)
 		bname = "sqlite";
 	if ((rc = cs_loader_load_name(e->ld, bname, CRMSYNC_KIND_BACKEND, &e->backend, err))) {
-		if (rc == CRMSYNC_ENOENT)
+		if (rc == CRMSYNC_ENOENT) { /* a configuration error: exit 2 */
 			cs_err_prefix(err, "%s: storage.backend = '%s'",
 				      cs_config_where(cfg, "storage", "backend"), bname);
+			err->code = CRMSYNC_EINVAL;
+		}
 		goto fail;
 	}
 	e->b = cs_plugin_backend(e->backend);
