@@ -93,3 +93,4 @@ include tests/e2e/local.mk
 include tests/fuzz/local.mk
 include tests/hostile/local.mk
 include tests/faults/local.mk
+EXTRA_DIST += tests/RELIABILITY.md

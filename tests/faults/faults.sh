@@ -96,7 +96,7 @@ import json,sys
 r=[x for x in json.load(sys.stdin)['records'] if x['Id']=='$2']
 print(r[0].get('$3') if r else 'MISSING')"
 }
-# figures FILE: append this test's counts (for RELIABILITY-faults.md)
+# figures FILE: append this test's counts (for tests/RELIABILITY.md)
 figures() {
 	echo "# figures: $FAULTS_TRIED faults injected, $CYCLES crmsync cycles run"
 }

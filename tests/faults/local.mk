@@ -1,8 +1,8 @@
 # tests/faults: the fault matrix (HTTP faults, per-record errors, expiry,
 # schema changes) and local faults (disk full, read-only, locked database),
-# end to end against sfemu. See tests/RELIABILITY-faults.md.
+# end to end against sfemu. See tests/RELIABILITY.md.
 if ENABLE_TESTS
 TESTS += tests/faults/http.sh tests/faults/records.sh tests/faults/local.sh tests/faults/schema.sh
 dist_check_SCRIPTS += tests/faults/http.sh tests/faults/records.sh tests/faults/local.sh tests/faults/schema.sh
 endif
-EXTRA_DIST += tests/faults/faults.sh tests/faults/schema.py tests/RELIABILITY-faults.md
+EXTRA_DIST += tests/faults/faults.sh tests/faults/schema.py
