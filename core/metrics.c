@@ -245,16 +245,18 @@ static void metrics_mhd_log(void *cls, const char *fmt, va_list ap)
 	cs_warn("metrics", "%s", msg);
 }
 
-int cs_metrics_start(const char *listen, const char *where, cs_error *err)
+/* Parse and resolve "host:port" ([::1]:port for IPv6) into host and *ai. */
+#define METRICS_HOST_MAX 256
+
+static int metrics_resolve(const char *listen, const char *where, char host[METRICS_HOST_MAX],
+			   struct addrinfo **ai, cs_error *err)
 {
-	char host[256];
 	const char *port, *colon = strrchr(listen, ':');
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *ai = NULL;
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
 	int rc;
 
-	if (metrics_daemon)
-		return 0;
-	if (!colon || !colon[1] || (size_t)(colon - listen) >= sizeof host)
+	*ai = NULL;
+	if (!colon || !colon[1] || (size_t)(colon - listen) >= METRICS_HOST_MAX)
 		return cs_err(err, CRMSYNC_EINVAL,
 			      "%s: metrics.listen = '%s': expected host:port, e.g. 127.0.0.1:9464",
 			      where, listen);
@@ -265,9 +267,32 @@ int cs_metrics_start(const char *listen, const char *where, cs_error *err)
 		memmove(host, host + 1, strlen(host));
 		host[strlen(host) - 1] = '\0';
 	}
-	if ((rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &ai)) != 0 || !ai)
+	if ((rc = getaddrinfo(host[0] ? host : NULL, port, &hints, ai)) != 0 || !*ai)
 		return cs_err(err, CRMSYNC_EINVAL, "%s: metrics.listen = '%s': %s", where, listen,
 			      gai_strerror(rc));
+	return 0;
+}
+
+int cs_metrics_check(const char *listen, const char *where, cs_error *err)
+{
+	char host[METRICS_HOST_MAX];
+	struct addrinfo *ai;
+	int rc = metrics_resolve(listen, where, host, &ai, err);
+	if (ai)
+		freeaddrinfo(ai);
+	return rc;
+}
+
+int cs_metrics_start(const char *listen, const char *where, cs_error *err)
+{
+	char host[METRICS_HOST_MAX];
+	struct addrinfo *ai = NULL;
+	int rc;
+
+	if (metrics_daemon)
+		return 0;
+	if ((rc = metrics_resolve(listen, where, host, &ai, err)))
+		return rc;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;

@@ -15,6 +15,9 @@
 /* Listen on "host:port" (IPv4, or [IPv6]:port; port 0 picks a free one, logged
  * as "metrics: listening on http://HOST:PORT"). where names the setting for
  * messages. */
+/* Check a listen address ("host:port") without listening: 0 or CRMSYNC_EINVAL
+ * naming where and what. */
+int cs_metrics_check(const char *listen, const char *where, cs_error *err);
 int cs_metrics_start(const char *listen, const char *where, cs_error *err);
 /* /healthz fails once the last successful cycle (or the process start, before
  * the first one) is older than ms. */

@@ -59,6 +59,10 @@ int cs_ops_begin(const cs_config *cfg, bool run, cs_error *err)
 	ops_run_mode = run;
 	cs_metrics_set_max_age(max_age_ms);
 	const char *listen = cs_config_get(cfg, "metrics", "listen");
+	/* sync --once does not listen, but a bad address is still a config error */
+	if (!run && listen && *listen &&
+	    (rc = cs_metrics_check(listen, cs_config_where(cfg, "metrics", "listen"), err)))
+		return rc;
 	if (run && listen && *listen) {
 		if ((rc = cs_metrics_start(listen, cs_config_where(cfg, "metrics", "listen"), err)))
 			return rc;

@@ -58,7 +58,7 @@ salesforce|client_id = second|a key set twice
 log|level = loud|a bad log level
 log|target = printer|a bad log target
 storage|backend = nosuch|an unknown backend|
-metrics|listen = not an address|a bad metrics address (sync --once)|accepted
+metrics|listen = not an address|a bad metrics address (sync --once)|
 alerts|error_threshold = many|a bad alert threshold
 MATRIX
 n=$(wc -l <"$M")
