@@ -90,6 +90,14 @@ static const char *host_config_get_global(crmsync_plugin_ctx *self, const char *
 	return cs_config_get(self->cfg, section, key);
 }
 
+static const char *host_config_where(crmsync_plugin_ctx *self, const char *section,
+				     const char *key)
+{
+	if (!self || !self->cfg)
+		return "default";
+	return cs_config_where(self->cfg, section ? section : self->section, key);
+}
+
 static crmsync_record *host_record_new(void)
 {
 	return cs_record_new();
@@ -190,6 +198,7 @@ static const crmsync_host host_table = {
 	.parse_datetime = host_parse_datetime,
 	.error_set = host_error_set,
 	.error_message = host_error_message,
+	.config_where = host_config_where,
 };
 
 const crmsync_host *cs_host_table(void)

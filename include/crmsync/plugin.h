@@ -27,6 +27,7 @@
  *   2026-11-28  (1.0, before any release) backend: crmsync_change_ack.deferred,
  *               reconcile_begin/seen/finish; merge folds only non-CRM columns;
  *               setting sync_mark makes a deferred row pending.
+ *   2026-11-28  (1.0, before any release) host: config_where.
  */
 #ifndef CRMSYNC_PLUGIN_H
 #define CRMSYNC_PLUGIN_H
@@ -210,6 +211,12 @@ typedef struct crmsync_host {
 	 * `return host->error_set(err, CRMSYNC_EINVAL, "...")` reads naturally. */
 	int (*error_set)(crmsync_error *err, int code, const char *fmt, ...) CRMSYNC_PRINTF(3, 4);
 	const char *(*error_message)(const crmsync_error *err);
+
+	/* Where a config value came from, for messages: "crmsync.conf:12",
+	 * "-o sync.units=...", an environment variable, or "default". section NULL
+	 * means the plugin's own section. Never NULL. */
+	const char *(*config_where)(crmsync_plugin_ctx *self, const char *section,
+				    const char *key);
 } crmsync_host;
 
 #define CRMSYNC_HOST_HAS(host, member)                                                        \

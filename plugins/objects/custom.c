@@ -49,23 +49,27 @@ static int custom_init(const crmsync_host *host, crmsync_plugin_ctx *self, void 
 		rc = host->error_set(err, CRMSYNC_ENOMEM, "[custom]: out of memory");
 		goto out;
 	}
+	/* where the list came from (hosts of ABI 1.0 before config_where: the key) */
+	const char *where = CRMSYNC_HOST_HAS(host, config_where)
+				    ? host->config_where(self, "sync", "custom_objects")
+				    : "config";
 	for (size_t i = 0; i < n; i++) {
 		char *name = objects[i];
 		if (!custom_valid_object(name)) {
 			rc = host->error_set(err, CRMSYNC_EINVAL,
-					     "[sync] custom_objects = '%s': '%s' is not the API "
+					     "%s: [sync] custom_objects = '%s': '%s' is not the API "
 					     "name of a custom object (a letter, then letters, "
 					     "digits and underscores, ending in __c, e.g. "
 					     "Invoice__c)",
-					     v, name);
+					     where, v, name);
 			goto out;
 		}
 		for (size_t k = 0; k < i; k++)
 			if (strcasecmp(objects[k], name) == 0) {
 				rc = host->error_set(err, CRMSYNC_EINVAL,
-						     "[sync] custom_objects = '%s': '%s' is listed "
+						     "%s: [sync] custom_objects = '%s': '%s' is listed "
 						     "twice",
-						     v, name);
+						     where, v, name);
 				goto out;
 			}
 	}
