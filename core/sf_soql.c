@@ -247,6 +247,13 @@ int sf_soql_ident(sf_buf *b, const char *name, cs_error *err)
 		return cs_err(err, CRMSYNC_EINVAL,
 			      "'%.80s' is not a valid Salesforce field or object name",
 			      name ? name : "(null)");
+	/* SOQL follows at most five parent relationships (Account.Owner.Name is two) */
+	size_t dots = 0;
+	for (size_t i = 0; i < n; i++)
+		dots += name[i] == '.';
+	if (dots > 5)
+		return cs_err(err, CRMSYNC_EINVAL,
+			      "'%.80s' follows %zu relationships; SOQL allows at most 5", name, dots);
 	return sf_buf_add(b, name, n);
 }
 

@@ -152,6 +152,12 @@ static void test_identifiers(void **state)
 		LIT(sf_soql_ident(&b_, bad[i], &e_));
 		assert_int_equal(last_rc, CRMSYNC_EINVAL);
 	}
+	/* SOQL follows at most five parent relationships (found by fuzz_soql) */
+	LIT(sf_soql_ident(&b_, "A.B.C.D.E.Name", &e_));
+	assert_string_equal(out, "A.B.C.D.E.Name");
+	LIT(sf_soql_ident(&b_, "A.B.C.D.E.F.Name", &e_));
+	assert_int_equal(last_rc, CRMSYNC_EINVAL);
+	assert_non_null(strstr(last_msg, "at most 5"));
 }
 
 static void test_keyset(void **state)
