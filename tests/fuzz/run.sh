@@ -5,7 +5,9 @@
 # $FUZZ_OUT/corpus/TARGET, never into the source tree). Crashes and property
 # failures are saved as $FUZZ_OUT/crashes/TARGET/crash-*; the script prints
 # them and exits 1 if there is any. Per target it prints the executions done.
-# FUZZ_OUT defaults to ./fuzz-out, FUZZ_BUILD to $FUZZ_OUT/build.
+# FUZZ_OUT defaults to ./fuzz-out, FUZZ_BUILD to $FUZZ_OUT/build. FUZZ_SEED fixes
+# libFuzzer's seed (.ci/run sets it, so the gate is reproducible and a new find
+# shows up in a deliberate longer run, not as a random CI failure).
 #   tests/fuzz/run.sh 60                 # what .ci/run does
 #   tests/fuzz/run.sh 3600 soql page     # longer, some targets
 set -eu
@@ -29,6 +31,7 @@ run_one() {
 	cp -n "$src/tests/fuzz/corpus/$t"/* "$out/corpus/$t/" 2>/dev/null || true
 	rc=0
 	FUZZDESC_DIR=$build "$build/fuzz_$t" -max_total_time="$secs" -timeout=10 \
+		${FUZZ_SEED:+-seed=$FUZZ_SEED} \
 		-rss_limit_mb=2048 -max_len=8192 -print_final_stats=1 \
 		-artifact_prefix="$out/crashes/$t/" "$out/corpus/$t" >"$out/$t.log" 2>&1 || rc=$?
 	echo $rc >"$out/$t.rc"
