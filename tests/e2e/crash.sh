@@ -29,9 +29,26 @@ while [ $i -lt "$KILLS" ]; do
 	CS_LOG=info CS_OPTS="-o sync.interval=1s -o sync.page_size=500 -o sync.turn_pages=4" cs_bg run >>"$T/run.log" 2>&1
 	pid=$CS_PID
 	# early kills land in the initial copy, later ones in incremental cycles
-	# the first kills fall early (initial copy), later ones anywhere in a cycle
-	if [ $i -le $((KILLS / 3)) ]; then rnd 600; else rnd 2500; fi
-	sleep "$(awk "BEGIN{print $R/1000}")"
+	# The first kill waits for the first committed lead page (so it lands in the
+	# initial copy), the last for a completed cycle (so it lands in an incremental
+	# one): both phases are covered whatever the machine's speed. The kills in
+	# between fall at seeded random moments, early ones early.
+	if [ $i -eq 1 ]; then
+		for _ in $(seq 400); do
+			[ "$(sql "select count(*) from lead" 2>/dev/null || echo 0)" -gt 0 ] && break
+			sleep 0.025
+		done
+	elif [ $i -eq "$KILLS" ]; then
+		for _ in $(seq 600); do
+			grep -q 'cycle [0-9]* done' "$T/run.log" 2>/dev/null && break
+			sleep 0.05
+		done
+		rnd 1500
+		sleep "$(awk "BEGIN{print $R/1000}")"
+	else
+		if [ $i -le $((KILLS / 3)) ]; then rnd 600; else rnd 2500; fi
+		sleep "$(awk "BEGIN{print $R/1000}")"
+	fi
 	if kill -9 $pid 2>/dev/null; then kills=$((kills + 1)); fi
 	wait $pid 2>/dev/null
 	# CRM-side edits, as a CRM user would
