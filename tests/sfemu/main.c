@@ -303,8 +303,13 @@ static void usage(FILE *f)
 	       "  --api-limit N            DailyApiRequests Max (default 100000)\n"
 	       "  --chaos-batch N          return query pages of at most N records\n"
 	       "  --locator-status 400|404 status of INVALID_QUERY_LOCATOR (default 400)\n"
-	       "  --clock ISO8601          start the emulator clock at this instant\n");
+	       "  --clock ISO8601          start the emulator clock at this instant\n"
+	       "  --jwt-cert FILE          the JWT bearer grant's certificate (PEM)\n");
 }
+
+/* oauth.c: the JWT bearer grant's key */
+int oauth_jwt_load(const char *file);
+void oauth_jwt_free(void);
 
 static char *host_of(const char *listen, int *port);
 
@@ -406,6 +411,7 @@ int main(int argc, char **argv)
 		O_LOCST,
 		O_CLOCK,
 		O_ILISTEN,
+		O_JWT,
 		O_HELP
 	};
 	static const struct option opts[] = {{"listen", 1, 0, O_LISTEN},
@@ -429,6 +435,7 @@ int main(int argc, char **argv)
 					     {"chaos-batch", 1, 0, O_CHAOS},
 					     {"locator-status", 1, 0, O_LOCST},
 					     {"clock", 1, 0, O_CLOCK},
+					     {"jwt-cert", 1, 0, O_JWT},
 					     {"help", 0, 0, O_HELP},
 					     {0, 0, 0, 0}};
 	int ch;
@@ -497,6 +504,10 @@ int main(int argc, char **argv)
 			break;
 		case O_CLOCK:
 			clock = optarg;
+			break;
+		case O_JWT: /* the JWT bearer grant's certificate (oauth.c) */
+			if (oauth_jwt_load(optarg))
+				return 2;
 			break;
 		case O_HELP:
 			usage(stdout);
@@ -612,6 +623,7 @@ out:
 	free(e->state_file);
 	free(e->tls.cert);
 	free(e->tls.key);
+	oauth_jwt_free();
 	pthread_mutex_destroy(&e->mu);
 	return rc;
 }

@@ -1,10 +1,15 @@
 /*
  * oauth.c - the login host: POST /services/oauth2/token (password,
- * refresh_token, client_credentials), /services/oauth2/revoke, the identity
+ * refresh_token, client_credentials, JWT bearer), /services/oauth2/revoke, the identity
  * URL /id/{org}/{user}, and the Bearer check every data call goes through.
  */
+#include <ctype.h>
+#include <errno.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +150,175 @@ static bool user_active(emu *e)
 	return active;
 }
 
+/* ---- the JWT bearer grant (urn:ietf:params:oauth:grant-type:jwt-bearer) ----
+ * The connected app's certificate comes from --jwt-cert (main.c). The assertion
+ * is checked as Salesforce does: RS256 signature by that certificate's key, iss
+ * = the client id, aud = the login host (this emulator's login URL, or
+ * https://login.salesforce.com / https://test.salesforce.com), sub = the API
+ * user, exp not passed and at most a few minutes ahead. exp is read against the
+ * emulator clock (/__emu/clock), so moving the clock plays a skewed client. No
+ * refresh token, as Salesforce. */
+
+static EVP_PKEY *jwt_pub;
+
+int oauth_jwt_load(const char *file);
+void oauth_jwt_free(void);
+
+/* 0 and the certificate's (or public key's) key, or -1 with a message on stderr. */
+int oauth_jwt_load(const char *file)
+{
+	FILE *f = fopen(file, "r");
+	if (!f) {
+		fprintf(stderr, "sfemu: --jwt-cert %s: %s\n", file, strerror(errno));
+		return -1;
+	}
+	X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+	if (x) {
+		jwt_pub = X509_get_pubkey(x);
+		X509_free(x);
+	} else {
+		rewind(f);
+		jwt_pub = PEM_read_PUBKEY(f, NULL, NULL, NULL);
+	}
+	fclose(f);
+	ERR_clear_error();
+	if (!jwt_pub || EVP_PKEY_base_id(jwt_pub) != EVP_PKEY_RSA) {
+		fprintf(stderr, "sfemu: --jwt-cert %s: no RSA certificate or public key (PEM)\n",
+			file);
+		oauth_jwt_free();
+		return -1;
+	}
+	return 0;
+}
+
+void oauth_jwt_free(void)
+{
+	EVP_PKEY_free(jwt_pub);
+	jwt_pub = NULL;
+}
+
+/* base64url without padding -> bytes (malloc'ed, *n), NULL if malformed */
+static unsigned char *jwt_b64url(const char *s, size_t len, size_t *n)
+{
+	if (len % 4 == 1)
+		return NULL;
+	char *t = malloc(len + 4);
+	size_t k = 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (c == '-')
+			c = '+';
+		else if (c == '_')
+			c = '/';
+		else if (!isalnum((unsigned char)c)) {
+			free(t);
+			return NULL;
+		}
+		t[k++] = c;
+	}
+	size_t pad = (4 - len % 4) % 4;
+	for (size_t i = 0; i < pad; i++)
+		t[k++] = '=';
+	unsigned char *o = malloc(k / 4 * 3 + 1);
+	int m = EVP_DecodeBlock(o, (unsigned char *)t, (int)k);
+	free(t);
+	if (m < 0) {
+		free(o);
+		return NULL;
+	}
+	*n = (size_t)m - pad;
+	o[*n] = 0;
+	return o;
+}
+
+static bool jwt_aud_ok(emu *e, const char *aud)
+{
+	size_t l = strlen(e->login_url);
+	while (l && e->login_url[l - 1] == '/')
+		l--;
+	if (aud && ((!strncmp(aud, e->login_url, l) && (!aud[l] || !strcmp(aud + l, "/"))) ||
+		    !strcmp(aud, "https://login.salesforce.com") ||
+		    !strcmp(aud, "https://test.salesforce.com")))
+		return true;
+	return false;
+}
+
+static void jwt_grant(emu *e, json_t *form, resp *rs)
+{
+	const char *a = json_string_value(json_object_get(form, "assertion"));
+	const char *d1 = a ? strchr(a, '.') : NULL, *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+	unsigned char *hdr = NULL, *cl = NULL, *sig = NULL;
+	size_t hn, cn, sn;
+	json_t *h = NULL, *c = NULL;
+	EVP_MD_CTX *md = NULL;
+
+	if (!a || !d2 || strchr(d2 + 1, '.') || !(hdr = jwt_b64url(a, (size_t)(d1 - a), &hn)) ||
+	    !(cl = jwt_b64url(d1 + 1, (size_t)(d2 - d1 - 1), &cn)) ||
+	    !(sig = jwt_b64url(d2 + 1, strlen(d2 + 1), &sn)) ||
+	    !(h = json_loadb((char *)hdr, hn, 0, NULL)) ||
+	    !(c = json_loadb((char *)cl, cn, 0, NULL)) || !json_is_object(c) ||
+	    strcmp(json_string_value(json_object_get(h, "alg")) ?: "", "RS256")) {
+		oauth_error(rs, 400, "invalid_grant", "invalid assertion");
+		goto out;
+	}
+	const char *iss = json_string_value(json_object_get(c, "iss"));
+	const char *sub = json_string_value(json_object_get(c, "sub"));
+	const char *aud = json_string_value(json_object_get(c, "aud"));
+	json_t *exp = json_object_get(c, "exp");
+	int64_t now = emu_now(e) / 1000;
+	if (!iss || strcmp(iss, e->client_id)) {
+		oauth_error(rs, 400, "invalid_client_id", "client identifier invalid");
+		goto out;
+	}
+	md = EVP_MD_CTX_new();
+	if (!jwt_pub || !md || EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, jwt_pub) != 1 ||
+	    EVP_DigestVerify(md, sig, sn, (const unsigned char *)a, (size_t)(d2 - a)) != 1) {
+		ERR_clear_error();
+		oauth_error(rs, 400, "invalid_grant", "invalid assertion");
+		goto out;
+	}
+	json_t *ja = json_object_get(c, "aud");
+	bool aud_ok = jwt_aud_ok(e, aud);
+	size_t i;
+	json_t *v;
+	if (json_is_array(ja))
+		json_array_foreach(ja, i, v) aud_ok |= jwt_aud_ok(e, json_string_value(v));
+	if (!aud_ok) {
+		oauth_error(rs, 400, "invalid_grant", "audience is invalid");
+		goto out;
+	}
+	if (!json_is_integer(exp) || json_integer_value(exp) <= now) {
+		oauth_error(rs, 400, "invalid_grant", "expired authorization code");
+		goto out;
+	}
+	if (json_integer_value(exp) > now + 300) {
+		oauth_error(rs, 400, "invalid_grant", "invalid assertion");
+		goto out;
+	}
+	if (!sub || strcasecmp(sub, e->username))
+		oauth_error(rs, 400, "invalid_grant", "user hasn't approved this consumer");
+	else if (!user_active(e))
+		oauth_error(rs, 400, "inactive_user", "user is inactive");
+	else
+		issue(e, rs, false, NULL);
+out:
+	EVP_MD_CTX_free(md);
+	json_decref(h);
+	json_decref(c);
+	free(hdr);
+	free(cl);
+	free(sig);
+}
+
+/* 1 when the request is the JWT bearer grant (answered), 0 otherwise. */
+static int oauth_jwt_handle(emu *e, const char *grant, json_t *form, resp *rs)
+{
+	if (!grant || strcmp(grant, "urn:ietf:params:oauth:grant-type:jwt-bearer"))
+		return 0;
+	jwt_grant(e, form, rs);
+	return 1;
+}
+
 void oauth_handle(emu *e, req *r, resp *rs)
 {
 	if (!strcmp(r->path, "/services/oauth2/userinfo")) {
@@ -199,8 +373,10 @@ void oauth_handle(emu *e, req *r, resp *rs)
 	const char *cid = bid ? bid : json_string_value(json_object_get(form, "client_id"));
 	const char *csec = bsec ? bsec : json_string_value(json_object_get(form, "client_secret"));
 	api_count(e, "oauth2/token");
-	if (!grant || (strcmp(grant, "password") && strcmp(grant, "refresh_token") &&
-		       strcmp(grant, "client_credentials"))) {
+	if (oauth_jwt_handle(e, grant, form, rs)) {
+		/* answered: the JWT bearer grant */
+	} else if (!grant || (strcmp(grant, "password") && strcmp(grant, "refresh_token") &&
+			      strcmp(grant, "client_credentials"))) {
 		oauth_error(rs, 400, "unsupported_grant_type", "grant type not supported");
 	} else if (!cid || strcmp(cid, e->client_id)) {
 		oauth_error(rs, 400, "invalid_client_id", "client identifier invalid");
