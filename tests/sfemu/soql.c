@@ -106,6 +106,8 @@ struct colref {
 	int alias;
 	const char *column;
 	int nocase;
+	const soql_field *field; /* for a polymorphic level: the same-named field of the other
+				    parents (NULL: column only) */
 };
 
 struct node {
@@ -135,14 +137,22 @@ struct order {
 	int nulls_given;
 };
 
+#define SOQL_MAX_ALT 6
+
 struct join {
 	int parent; /* join index of the parent level, -1 = t0 */
 	const char *rel;
 	const char *ref_column;
+	const soql_field *ref; /* the reference field (of the parent level's object) */
 	const char *table;
 	const char *object;
 	const char *id_column;
 	int for_ids; /* needed by WHERE / ORDER BY */
+	/* polymorphic references: the other parent objects, joined as t<n>_1, t<n>_2, ... */
+	int nalt;
+	const char *alt_table[SOQL_MAX_ALT];
+	const char *alt_object[SOQL_MAX_ALT];
+	const char *alt_id_column[SOQL_MAX_ALT];
 };
 
 struct soql_ctx {
@@ -1141,6 +1151,12 @@ static const char *id_column(struct soql_ctx *cx, const char *object)
 	return f && f->column ? f->column : "Id";
 }
 
+/* The object of a level: the base object (-1) or a join's (primary) parent object. */
+static const char *level_object(struct soql_ctx *cx, int level)
+{
+	return level < 0 ? cx->object : cx->joins[level].object;
+}
+
 /* The join for relationship `ref` (a field of the level `parent`), made once. */
 static int get_join(struct soql_ctx *cx, int parent, const soql_field *ref, const struct path *p,
 		    int for_ids)
@@ -1170,6 +1186,24 @@ static int get_join(struct soql_ctx *cx, int parent, const soql_field *ref, cons
 	const char *idc = id_column(cx, obj);
 	j->id_column = soql_strndup(cx, idc, strlen(idc));
 	j->for_ids = for_ids;
+	j->ref = ref;
+	j->nalt = 0;
+	const char *const *more =
+	    cx->opt && cx->opt->more_parents
+		? cx->opt->more_parents(cx->schema->ud, level_object(cx, parent), ref)
+		: NULL;
+	for (const char *const *mp = more; mp && *mp && j->nalt < SOQL_MAX_ALT; mp++) {
+		const char *at = NULL;
+		const char *ao =
+		    cx->schema->object ? cx->schema->object(cx->schema->ud, *mp, &at) : NULL;
+		if (!ao || !at || strcmp(ao, obj) == 0)
+			continue; /* unknown or unreadable: its rows read as an empty lookup */
+		const char *aid = id_column(cx, ao);
+		j->alt_table[j->nalt] = soql_strndup(cx, at, strlen(at));
+		j->alt_object[j->nalt] = soql_strndup(cx, ao, strlen(ao));
+		j->alt_id_column[j->nalt] = soql_strndup(cx, aid, strlen(aid));
+		j->nalt++;
+	}
 	return cx->njoins++;
 }
 
@@ -1623,6 +1657,7 @@ static struct node *resolve_node(struct soql_ctx *cx, struct node *n)
 	n->col.alias = r.alias;
 	n->col.column = f->column;
 	n->col.nocase = field_nocase(f);
+	n->col.field = f;
 	if (n->kind == N_LIKE) {
 		const struct lit *l = &n->lits[0];
 		int texty =
@@ -1700,10 +1735,42 @@ static int add_param(struct soql_ctx *cx, const struct param *p)
 	return cx->nparams;
 }
 
+static int same_kind(soql_type a, soql_type b)
+{
+	int ida = a == SOQL_T_ID || a == SOQL_T_REFERENCE;
+	int idb = b == SOQL_T_ID || b == SOQL_T_REFERENCE;
+	return a == b || (ida && idb);
+}
+
+/* A column. On a polymorphic level (Owner -> User or Group) the value comes from whichever
+ * parent the id matched: COALESCE over the joins of the parents that have the field (at
+ * most one of them has a row); a field another parent lacks reads null for its rows. */
 static void emit_col(struct soql_ctx *cx, struct sbuf *sb, const struct colref *c)
 {
+	const struct join *j = c->alias > 0 ? &cx->joins[c->alias - 1] : NULL;
+	const char *alt[SOQL_MAX_ALT];
+	int nalt = 0;
+	if (j && j->nalt && c->field) {
+		for (int k = 0; k < j->nalt; k++) {
+			const soql_field *f = get_field(cx, j->alt_object[k], c->field->name);
+			alt[k] =
+			    f && f->column && same_kind(f->type, c->field->type) ? f->column : NULL;
+			nalt += alt[k] != NULL;
+		}
+	}
+	if (nalt)
+		sb_puts(cx, sb, "COALESCE(");
 	sb_printf(cx, sb, "t%d.", c->alias);
 	sb_ident(cx, sb, c->column);
+	if (!nalt)
+		return;
+	for (int k = 0; k < j->nalt; k++) {
+		if (!alt[k])
+			continue;
+		sb_printf(cx, sb, ", t%d_%d.", c->alias, k + 1);
+		sb_ident(cx, sb, alt[k]);
+	}
+	sb_puts(cx, sb, ")");
 }
 
 static void emit_param(struct soql_ctx *cx, struct sbuf *sb, const struct param *p)
@@ -1924,12 +1991,21 @@ static void emit_from(struct soql_ctx *cx, struct sbuf *sb, int all_joins)
 		const struct join *j = &cx->joins[i];
 		if (!all_joins && !j->for_ids)
 			continue;
+		struct colref ref = {j->parent + 1, j->ref_column, 0, j->ref};
 		sb_puts(cx, sb, " LEFT JOIN ");
 		sb_ident(cx, sb, j->table);
 		sb_printf(cx, sb, " t%d ON t%d.", i + 1, i + 1);
 		sb_ident(cx, sb, j->id_column);
-		sb_printf(cx, sb, " = t%d.", j->parent + 1);
-		sb_ident(cx, sb, j->ref_column);
+		sb_puts(cx, sb, " = ");
+		emit_col(cx, sb, &ref);
+		for (int k = 0; k < j->nalt; k++) {
+			sb_puts(cx, sb, " LEFT JOIN ");
+			sb_ident(cx, sb, j->alt_table[k]);
+			sb_printf(cx, sb, " t%d_%d ON t%d_%d.", i + 1, k + 1, i + 1, k + 1);
+			sb_ident(cx, sb, j->alt_id_column[k]);
+			sb_puts(cx, sb, " = ");
+			emit_col(cx, sb, &ref);
+		}
 	}
 }
 
@@ -1942,7 +2018,7 @@ static const char *sb_done(struct sbuf *sb)
 
 static void add_item(struct soql_ctx *cx, struct sbuf *cols, soql_item *items, size_t *nitems,
 		     soql_item_kind kind, int depth, const char *const *rels, const char *object,
-		     const soql_field *f, int alias, const char *column)
+		     const soql_field *f, int alias, const char *column, const soql_field *colf)
 {
 	soql_item *it = &items[(*nitems)++];
 	it->kind = kind;
@@ -1955,8 +2031,8 @@ static void add_item(struct soql_ctx *cx, struct sbuf *cols, soql_item *items, s
 	it->field = f;
 	if (*nitems > 1)
 		sb_puts(cx, cols, ", ");
-	sb_printf(cx, cols, "t%d.", alias);
-	sb_ident(cx, cols, column);
+	struct colref c = {alias, column, 0, colf};
+	emit_col(cx, cols, &c);
 }
 
 static void compile(struct soql_ctx *cx, struct soql_priv *pv)
@@ -2005,6 +2081,16 @@ static void compile(struct soql_ctx *cx, struct soql_priv *pv)
 		sb_puts(cx, &where, " = 0");
 		nconds++;
 	}
+	/* query hides archived activities (Task/Event IsArchived = true); queryAll shows them */
+	const soql_field *arch = get_field(cx, cx->object, "IsArchived");
+	if (arch && arch->column && arch->type == SOQL_T_BOOLEAN &&
+	    !(cx->opt && cx->opt->query_all)) {
+		sb_puts(cx, &where, nconds ? " AND " : " WHERE ");
+		sb_puts(cx, &where, "t0.");
+		sb_ident(cx, &where, arch->column);
+		sb_puts(cx, &where, " IS NOT 1");
+		nconds++;
+	}
 	if (cx->where) {
 		sb_puts(cx, &where, nconds ? " AND " : " WHERE ");
 		emit_cond(cx, &where, cx->where, 0);
@@ -2017,7 +2103,7 @@ static void compile(struct soql_ctx *cx, struct soql_priv *pv)
 	for (int i = 0; i < cx->norder; i++) {
 		const struct order *o = &cx->orders[i];
 		struct colref c = {ord[i].alias, ord[i].field->column,
-				   ord[i].field->type == SOQL_T_STRING};
+				   ord[i].field->type == SOQL_T_STRING, ord[i].field};
 		emit_col_coll(cx, &order, &c);
 		sb_puts(cx, &order, o->desc ? " DESC" : "");
 		/* Salesforce default NULLS FIRST; SQLite puts nulls first for ASC and last
@@ -2104,11 +2190,12 @@ static void compile(struct soql_ctx *cx, struct soql_priv *pv)
 				continue;
 			level_done[j] = 1;
 			add_item(cx, &cols, items, &nitems, SOQL_ITEM_PARENT_ID, nch - k, r->rels,
-				 cx->joins[j].object, NULL, j + 1, cx->joins[j].id_column);
+				 cx->joins[j].object, NULL, j + 1, cx->joins[j].id_column,
+				 get_field(cx, cx->joins[j].object, "Id"));
 		}
 		item_alias[nitems] = r->alias;
 		add_item(cx, &cols, items, &nitems, SOQL_ITEM_FIELD, r->depth, r->rels, r->object,
-			 r->field, r->alias, r->field->column);
+			 r->field, r->alias, r->field->column, r->field);
 	}
 	if (cx->is_count || nitems == 0)
 		sb_puts(cx, &row, "SELECT t0.rowid");

@@ -43,9 +43,18 @@ typedef struct soql_schema {
 } soql_schema;
 
 typedef struct soql_options {
-	int query_all;	/* queryAll: include IsDeleted = true rows */
+	int query_all;	/* queryAll: include IsDeleted = true rows, and archived activities:
+			   without it, an object with a boolean IsArchived field (Task, Event)
+			   hides IsArchived = true rows */
 	uint64_t seed;	/* tie-break shuffle seed (ties in ORDER BY, or no ORDER BY) */
 	int64_t now_ms; /* the emulator clock, for TODAY, YESTERDAY, LAST_N_DAYS:n */
+	/* added, optional: the other parent objects of a polymorphic reference field `ref` of
+	 * `object` (Lead.OwnerId -> User first, then {"Group", NULL}), NULL-terminated, or
+	 * NULL; ud is the schema's. A path through the relationship resolves its fields on
+	 * ref->parent; each value is read from whichever parent row the id matches (the
+	 * other parents are LEFT JOINed as t<n>_1, t<n>_2, ...), so a field the matched
+	 * parent lacks reads null. */
+	const char *const *(*more_parents)(void *ud, const char *object, const soql_field *ref);
 } soql_options;
 
 typedef enum { SOQL_ITEM_FIELD, SOQL_ITEM_PARENT_ID } soql_item_kind;

@@ -57,10 +57,27 @@ static const soql_field lead_fields[] = {
     {"Secret__c", "secret", SOQL_T_STRING, 0, NULL, NULL}, /* FLS-hidden below */
     {NULL, NULL, 0, 0, NULL, NULL}};
 
+/* Queues (Group) and Task: OwnerId is polymorphic (User or Group), and Task has
+ * IsArchived, which only queryAll shows. */
+static const soql_field group_fields[] = {
+    {"Id", "id", SOQL_T_ID, 0, NULL, NULL},
+    {"Name", "name", SOQL_T_STRING, 0, NULL, NULL},
+    {"Type", "type", SOQL_T_STRING, 0, NULL, NULL},
+    {"IsActive", "is_active", SOQL_T_STRING, 0, NULL, NULL}, /* not User's type: ignored */
+    {NULL, NULL, 0, 0, NULL, NULL}};
+static const soql_field task_fields[] = {
+    {"Id", "id", SOQL_T_ID, 0, NULL, NULL},
+    {"Subject", "subject", SOQL_T_STRING, 0, NULL, NULL},
+    {"OwnerId", "owner_id", SOQL_T_REFERENCE, 0, "Owner", "User"},
+    {"IsDeleted", "is_deleted", SOQL_T_BOOLEAN, 0, NULL, NULL},
+    {"IsArchived", "is_archived", SOQL_T_BOOLEAN, 0, NULL, NULL},
+    {NULL, NULL, 0, 0, NULL, NULL}};
+
 static const struct obj objects[] = {
     {"User", "users", user_fields},	     {"Account", "accounts", account_fields},
     {"Contact", "contacts", contact_fields}, {"Lead", "lea\"ds", lead_fields},
-    {"Bench", "bench", lead_fields},	     {NULL, NULL, NULL}};
+    {"Bench", "bench", lead_fields},	     {"Group", "gro\"ups", group_fields},
+    {"Task", "tasks", task_fields},	     {NULL, NULL, NULL}};
 
 static const struct obj *find_obj(const char *name)
 {
@@ -106,10 +123,20 @@ static const soql_field *cb_rel(void *ud, const char *object, const char *rel)
 
 static const soql_schema schema = {NULL, cb_object, cb_field, cb_rel};
 
+static const char *const owner_more[] = {"Group", NULL};
+static const char *const *cb_more(void *ud, const char *object, const soql_field *ref)
+{
+	(void)ud;
+	return strcmp(ref->name, "OwnerId") == 0 &&
+		       (strcmp(object, "Task") == 0 || strcmp(object, "Lead") == 0)
+		   ? owner_more
+		   : NULL;
+}
+
 /* ---------------------------------------------------------------- org */
 
 static sqlite3 *db;
-static char L[7][19], U[3][19], A[3][19]; /* 18-char ids */
+static char L[7][19], U[3][19], A[3][19], G[2][19]; /* 18-char ids */
 static char L15[7][16];
 
 #define MS(y, mo, d, h, mi, s, ms)                                                                 \
@@ -168,7 +195,10 @@ static int setup(void **state)
 	     "CREATE TABLE contacts(id TEXT, last_name TEXT, account_id TEXT, is_deleted INTEGER);"
 	     "CREATE TABLE \"lea\"\"ds\"(id TEXT, \"first name\" TEXT, \"last\"\"name\" TEXT,"
 	     " owner_id TEXT, is_deleted INTEGER, is_converted INTEGER, sms INTEGER,"
-	     " converted_date TEXT, employees INTEGER, revenue REAL, ext TEXT, secret TEXT);");
+	     " converted_date TEXT, employees INTEGER, revenue REAL, ext TEXT, secret TEXT);"
+	     "CREATE TABLE \"gro\"\"ups\"(id TEXT, name TEXT, type TEXT, is_active TEXT);"
+	     "CREATE TABLE tasks(id TEXT, subject TEXT, owner_id TEXT, is_deleted INTEGER,"
+	     " is_archived INTEGER);");
 	/* mixed-case ids: the 15-char forms differ only in case between L[1] and L[2] */
 	static const char *const l15[] = {"",
 					  "00Q5g00000AbCdE",
@@ -189,6 +219,21 @@ static int setup(void **state)
 	insert(ui, 5, 's', U[1], 's', "Alice Admin", 's', "alice@EX.com", 'i', (int64_t)1, 's',
 	       U[2]);
 	insert(ui, 5, 's', U[2], 's', "Bob Boss", 's', "bob@ex.com", 'i', (int64_t)1, 's', NULL);
+	soql_id18("00G5g00000QueA1", G[1]);
+	insert("INSERT INTO \"gro\"\"ups\" VALUES(?,'Sales Queue','Queue','x')", 1, 's', G[1]);
+	const char *ti = "INSERT INTO tasks VALUES(?,?,?,?,?)";
+	insert(ti, 5, 's', "00T5g00000Tsk01AAA", 's', "a user's", 's', U[1], 'i', (int64_t)0, 'i',
+	       (int64_t)0);
+	insert(ti, 5, 's', "00T5g00000Tsk02AAA", 's', "b queue's", 's', G[1], 'i', (int64_t)0, 'i',
+	       (int64_t)0);
+	insert(ti, 5, 's', "00T5g00000Tsk03AAA", 's', "c nobody's", 's', NULL, 'i', (int64_t)0, 'i',
+	       (int64_t)0);
+	insert(ti, 5, 's', "00T5g00000Tsk04AAA", 's', "d archived", 's', U[2], 'i', (int64_t)0, 'i',
+	       (int64_t)1);
+	insert(ti, 5, 's', "00T5g00000Tsk05AAA", 's', "e archived+deleted", 's', G[1], 'i',
+	       (int64_t)1, 'i', (int64_t)1);
+	insert(ti, 5, 's', "00T5g00000Tsk06AAA", 's', "f unset", 's', U[2], 'i', (int64_t)0, 's',
+	       NULL);
 	const char *ai = "INSERT INTO accounts VALUES(?,?,?,0)";
 	insert(ai, 3, 's', A[1], 's', "Acme", 's', U[1]);
 	insert(ai, 3, 's', A[2], 's', "Globex", 's', U[2]);
@@ -229,7 +274,7 @@ static int teardown(void **state)
 
 /* ---------------------------------------------------------------- helpers */
 
-static soql_options opts = {0, 42, 0};
+static soql_options opts = {.seed = 42};
 
 /* Compile and run `q`; returns the first column of sql_row for each id, joined by ",",
  * with "-" for NULL. Also checks sql_count agrees with the number of ids. */
@@ -270,6 +315,44 @@ static const char *run_opt(const char *q, const soql_options *o)
 	assert_int_equal(sqlite3_column_int(cnt, 0), n);
 	sqlite3_finalize(ids);
 	sqlite3_finalize(cnt);
+	sqlite3_finalize(row);
+	soql_free(c);
+	return out;
+}
+
+/* Every column of every row: "a|b,c|d" ("-" for NULL). */
+static const char *run_rows(const char *q, const soql_options *o)
+{
+	static char out[8192];
+	soql_compiled *c = NULL;
+	soql_error e;
+	if (soql_compile(q, &schema, o, &c, &e) != 0) {
+		fprintf(stderr, "compile failed: %s: %s %s\n", q, e.code, e.message);
+		fail();
+	}
+	sqlite3_stmt *ids, *row;
+	assert_int_equal(sqlite3_prepare_v2(db, c->sql_ids, -1, &ids, NULL), SQLITE_OK);
+	if (sqlite3_prepare_v2(db, c->sql_row, -1, &row, NULL) != SQLITE_OK) {
+		fprintf(stderr, "prepare %s: %s\n", c->sql_row, sqlite3_errmsg(db));
+		fail();
+	}
+	assert_int_equal(soql_bind(c, ids), SQLITE_OK);
+	out[0] = '\0';
+	int n = 0;
+	while (sqlite3_step(ids) == SQLITE_ROW) {
+		sqlite3_bind_int64(row, 1, sqlite3_column_int64(ids, 0));
+		assert_int_equal(sqlite3_step(row), SQLITE_ROW);
+		if (n++)
+			strcat(out, ",");
+		for (int k = 0; k < sqlite3_column_count(row); k++) {
+			const char *v = (const char *)sqlite3_column_text(row, k);
+			if (k)
+				strcat(out, "|");
+			strcat(out, v ? v : "-");
+		}
+		sqlite3_reset(row);
+	}
+	sqlite3_finalize(ids);
 	sqlite3_finalize(row);
 	soql_free(c);
 	return out;
@@ -393,7 +476,7 @@ static void test_sync_shapes(void **state)
 static void test_deleted(void **state)
 {
 	(void)state;
-	soql_options all = {1, 42, 0};
+	soql_options all = {.query_all = 1, .seed = 42};
 	assert_string_equal(run("SELECT LastName FROM Lead WHERE IsDeleted = true"), "");
 	assert_string_equal(run_opt("SELECT LastName FROM Lead WHERE IsDeleted = true", &all),
 			    "Deleted");
@@ -543,7 +626,7 @@ static void test_dates(void **state)
 				"ConvertedDate IN (2024-01-05, 2024-02-29)"),
 			    "Smith");
 	/* relative dates against the emulator clock */
-	soql_options now = {1, 42, MS(2024, 3, 2, 10, 0, 0, 0)};
+	soql_options now = {.query_all = 1, .seed = 42, .now_ms = MS(2024, 3, 2, 10, 0, 0, 0)};
 	assert_string_equal(run_opt("SELECT LastName FROM Lead WHERE SystemModstamp = TODAY", &now),
 			    "Zed\\slash");
 	assert_string_equal(
@@ -590,6 +673,72 @@ static void test_parents(void **state)
 	    run("SELECT LastName FROM Contact WHERE Account.Owner.Name LIKE 'b%' OR "
 		"Account.Name = null ORDER BY LastName"),
 	    "Poe,Roe");
+}
+
+/* OwnerId -> User or Group: fields resolve on User, values come from whichever the id is;
+ * a field the queue lacks (Username, Manager) reads null, and so does a Group field of
+ * another type than User's. Without the more_parents option a queue owner reads null. */
+static void test_polymorphic_owner(void **state)
+{
+	(void)state;
+	soql_options poly = {.seed = 42, .more_parents = cb_more};
+	assert_string_equal(
+	    run_rows("SELECT Subject, Owner.Name, Owner.Username FROM Task ORDER BY Subject",
+		     &poly),
+	    q("a user's|%s|Alice Admin|alice@EX.com,b queue's|%s|Sales Queue|-,c nobody's|-|-|-,"
+	      "f unset|%s|Bob Boss|bob@ex.com",
+	      U[1], G[1], U[2]));
+	assert_string_equal(
+	    run_rows("SELECT Subject, Owner.Name FROM Task ORDER BY Subject", &opts),
+	    q("a user's|%s|Alice Admin,b queue's|-|-,c nobody's|-|-,f unset|%s|Bob Boss", U[1],
+	      U[2]));
+	assert_string_equal(
+	    run_rows("SELECT Subject FROM Task WHERE Owner.Name = 'sales queue'", &poly),
+	    "b queue's");
+	assert_string_equal(
+	    run_rows("SELECT Subject FROM Task WHERE Owner.Name != null ORDER BY Owner.Name DESC",
+		     &poly),
+	    "b queue's,f unset,a user's");
+	assert_string_equal(
+	    run_rows(
+		"SELECT Subject, Owner.IsActive, Owner.Manager.Name FROM Task WHERE OwnerId != "
+		"null ORDER BY Subject",
+		&poly),
+	    q("a user's|%s|1|%s|Bob Boss,b queue's|%s|-|-|-,f unset|%s|1|-|-", U[1], U[2], G[1],
+	      U[2]));
+	/* the Group-only field is no field of the relationship (it resolves on User) */
+	soql_compiled *c;
+	soql_error e;
+	assert_int_equal(soql_compile("SELECT Owner.Type FROM Task", &schema, &poly, &c, &e), -1);
+	assert_string_equal(e.code, "INVALID_FIELD");
+	/* only the polymorphic reference gets the extra join */
+	assert_int_equal(soql_compile("SELECT LastName, Account.Owner.Name FROM Contact", &schema,
+				      &poly, &c, &e),
+			 0);
+	assert_null(strstr(c->sql_row, "t2_1"));
+	soql_free(c);
+}
+
+/* query hides archived activities; queryAll shows them with the deleted ones */
+static void test_archived(void **state)
+{
+	(void)state;
+	soql_options all = {.query_all = 1, .seed = 42};
+	assert_string_equal(run("SELECT Subject FROM Task ORDER BY Subject"),
+			    "a user's,b queue's,c nobody's,f unset");
+	assert_string_equal(run("SELECT Subject FROM Task WHERE IsArchived = true"), "");
+	assert_string_equal(run("SELECT COUNT() FROM Task"), "#,#,#,#");
+	assert_string_equal(run_opt("SELECT Subject FROM Task WHERE IsArchived = true ORDER BY "
+				    "Subject",
+				    &all),
+			    "d archived,e archived+deleted");
+	assert_string_equal(run_opt("SELECT Subject FROM Task WHERE IsDeleted = false AND "
+				    "IsArchived = true",
+				    &all),
+			    "d archived");
+	assert_string_equal(run_opt("SELECT COUNT() FROM Task", &all), "#,#,#,#,#,#");
+	/* objects without IsArchived are untouched */
+	assert_string_equal(run("SELECT COUNT() FROM Lead"), "#,#,#,#,#");
 }
 
 static void test_items(void **state)
@@ -717,7 +866,7 @@ static void test_shuffle(void **state)
 	char first[64][512];
 	int distinct = 0;
 	for (int s = 0; s < 16; s++) {
-		soql_options o = {1, (uint64_t)s * 7919, 0};
+		soql_options o = {.query_all = 1, .seed = (uint64_t)s * 7919};
 		snprintf(first[s], sizeof first[s], "%s",
 			 run_opt("SELECT LastName FROM Lead ORDER BY IsDeleted", &o));
 		assert_string_equal(run_opt("SELECT LastName FROM Lead ORDER BY IsDeleted", &o),
@@ -771,7 +920,8 @@ static void test_errors(void **state)
 	    "sObject type 'Foo' is not supported. If you are attempting to use a custom object, be "
 	    "sure to append the '__c' after the entity name. Please reference your WSDL or the "
 	    "describe call for the appropriate names.");
-	assert_string_equal(fails("SELECT Id FROM Group")->code, "INVALID_TYPE");
+	/* a keyword as an object name: unknown -> INVALID_TYPE, known -> rows */
+	assert_string_equal(run("SELECT Name FROM Group WHERE Type = 'Queue'"), "Sales Queue");
 	assert_string_equal(fails("SELECT Id FROM Order")->code, "INVALID_TYPE");
 	assert_string_equal(fails("SELECT Id FROM WHERE")->code, "MALFORMED_QUERY");
 	e = fails("SELECT Id FROM Lead OFFSET 2001");
@@ -1065,6 +1215,8 @@ int main(void)
 	    cmocka_unit_test(test_logic_and_nulls),
 	    cmocka_unit_test(test_dates),
 	    cmocka_unit_test(test_parents),
+	    cmocka_unit_test(test_polymorphic_owner),
+	    cmocka_unit_test(test_archived),
 	    cmocka_unit_test(test_items),
 	    cmocka_unit_test(test_order_limit),
 	    cmocka_unit_test(test_shuffle),
