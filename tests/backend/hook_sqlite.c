@@ -146,4 +146,5 @@ const bt_hook bt_hook_sqlite = {
     .shell = hs_shell,
     .bad_utf8_sql = hs_bad_utf8_sql,
     .audit_trigger_sql = hs_audit_trigger_sql,
+    .reuses_deleted_key = 1,
 };

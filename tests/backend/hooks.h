@@ -46,8 +46,17 @@ typedef struct bt_hook {
 	 * each UPDATE of `table`, or (create = 0) drops that trigger: the sync's
 	 * writes must fire an application's triggers. */
 	void (*audit_trigger_sql)(const char *table, int create, char *buf, size_t cap);
+	/* 1 when a row inserted right after the unit's last row was deleted gets
+	 * that row's key again (SQLite's rowid): the suite then checks the
+	 * insert waits behind the delete under that key; 0 when keys are never
+	 * reused (PostgreSQL's identity): the suite checks both changes are read
+	 * at once, under two keys. */
+	int reuses_deleted_key;
 } bt_hook;
 
+/* The hooks linked into this build of the suite: each program defines
+ * BT_HOOK_SQLITE and/or BT_HOOK_PG for the hook files it compiles. */
 extern const bt_hook bt_hook_sqlite;
+extern const bt_hook bt_hook_pg;
 
 #endif

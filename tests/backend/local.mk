@@ -1,11 +1,13 @@
 # tests/backend: the backend conformance suite. One binary for every backend:
 # it loads the plugin named by CRMSYNC_TEST_BACKEND_SO (default: this build's
-# sqlite.so) with the real loader and drives it through the ABI only.
+# sqlite.so) with the real loader and drives it through the ABI only. Each
+# program built from it compiles the application-side hooks of its backends
+# and names them with -DBT_HOOK_<NAME> (tests/pg builds the PostgreSQL one).
 if ENABLE_TESTS
 check_PROGRAMS += tests/backend/conformance
 TESTS += tests/backend/conformance
 tests_backend_conformance_SOURCES = tests/backend/conformance.c tests/backend/hooks.h \
 	tests/backend/hook_sqlite.c
-tests_backend_conformance_CFLAGS = $(unit_cflags) $(SQLITE3_CFLAGS)
+tests_backend_conformance_CFLAGS = $(unit_cflags) $(SQLITE3_CFLAGS) -DBT_HOOK_SQLITE
 tests_backend_conformance_LDADD = $(unit_libs) $(SQLITE3_LIBS)
 endif

@@ -166,4 +166,5 @@ const bt_hook bt_hook_pg = {
     .bad_utf8_sql = hp_bad_utf8_sql,
     .rejects_bad_utf8 = 1,
     .audit_trigger_sql = hp_audit_trigger_sql,
+    .reuses_deleted_key = 0, /* local_id is an identity column */
 };
