@@ -2,7 +2,14 @@
 """Compare the emulator's records (GET /__emu/dump/TYPE) with crmsync's local
 tables, field by field. Prints one line per difference and exits 1 if any.
 
-  compare.py EMU_URL DB UNIT=SObject[?Field] ...
+  compare.py [--allow-local] EMU_URL DB UNIT=SObject[?Field] ...
+  compare.py [--allow-local] --backend=postgres [--schema=NAME] EMU_URL CONNINFO
+             UNIT=SObject[?Field] ...
+
+--backend names the store as [storage] backend does: sqlite (the default; DB
+is the database file, read with Python's sqlite3 module) or postgres (CONNINFO
+is a libpq connection string and NAME the sync's schema, default crmsync; the
+tables are read with psql, so no Python driver is needed).
 
 "?Field" limits the CRM side to records whose Field is set (the unit's sync
 filter, e.g. task=Task?WhoId: only activities tied to a person).
@@ -15,6 +22,7 @@ creates); local rows without a CRM id are reported unless --allow-local.
 """
 import json
 import sqlite3
+import subprocess
 import sys
 import urllib.request
 from datetime import datetime, timezone
@@ -44,12 +52,69 @@ def norm(v):
     return v
 
 
+def quote_ident(name):
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(text):
+    return "'" + text.replace("'", "''") + "'"
+
+
+class SqliteStore:
+    """A SQLite store: the database file, read with the sqlite3 module."""
+
+    def __init__(self, path):
+        self.con = sqlite3.connect(path)
+        self.con.row_factory = sqlite3.Row
+
+    def columns(self, table):
+        return [r[1] for r in self.con.execute(f"PRAGMA table_info({quote_ident(table)})")]
+
+    def rows(self, table):
+        return (dict(r) for r in self.con.execute(f"SELECT * FROM {quote_ident(table)}"))
+
+
+class PgStore:
+    """A PostgreSQL store: the sync's schema, read with psql as JSON."""
+
+    def __init__(self, conninfo, schema):
+        self.conninfo, self.schema = conninfo, schema
+
+    def psql(self, sql):
+        out = subprocess.run(["psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", "-d",
+                              self.conninfo, "-c", sql],
+                             check=True, capture_output=True, text=True).stdout
+        return json.loads(out) if out.strip() else None
+
+    def columns(self, table):
+        return self.psql("SELECT coalesce(json_agg(column_name::text ORDER BY "
+                         "ordinal_position), '[]') FROM information_schema.columns "
+                         f"WHERE table_schema = {quote_literal(self.schema)} AND "
+                         f"table_name = {quote_literal(table)}")
+
+    def rows(self, table):
+        return self.psql(f"SELECT coalesce(json_agg(t), '[]') FROM "
+                         f"{quote_ident(self.schema)}.{quote_ident(table)} t")
+
+
+def option(name, default):
+    for a in sys.argv[1:]:
+        if a.startswith(f"--{name}="):
+            return a.split('=', 1)[1]
+    return default
+
+
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith('--')]
     allow_local = '--allow-local' in sys.argv
-    url, db, pairs = args[0], args[1], args[2:]
-    con = sqlite3.connect(db)
-    con.row_factory = sqlite3.Row
+    backend = option("backend", "sqlite")
+    url, where, pairs = args[0], args[1], args[2:]
+    if backend == "sqlite":
+        store = SqliteStore(where)
+    elif backend == "postgres":
+        store = PgStore(where, option("schema", "crmsync"))
+    else:
+        sys.exit(f"compare.py: unknown --backend={backend} (sqlite or postgres)")
     problems = 0
     checked = 0
 
@@ -68,10 +133,10 @@ def main():
             crm = json.load(r)["records"]
         if need:
             crm = [c for c in crm if c.get(need) is not None]
-        cols = [r[1] for r in con.execute(f'PRAGMA table_info("{unit}")')]
+        cols = store.columns(unit)
         fields = [c for c in cols if c not in BOOKKEEPING]
         local = {}
-        for row in con.execute(f'SELECT * FROM "{unit}"'):
+        for row in store.rows(unit):
             if row["id"] is None:
                 if not allow_local and not row["is_deleted"]:
                     bad(f"{unit}: local row {row['local_id']} never reached the CRM")

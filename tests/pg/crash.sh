@@ -13,25 +13,20 @@ pg_start; ok $? "a private PostgreSQL server starts"
 CI=$(pg_createdb crmsync_crash)
 SCHEMA=crash
 N=8000
-export CRMSYNC_PLUGIN_PATH="$top_builddir/plugins/objects:$top_builddir/plugins/backends/postgres"
-sql() { PGOPTIONS="-c search_path=$SCHEMA" psql -X -q -At -v ON_ERROR_STOP=1 -d "$CI" -c "$1" 2>/dev/null; }
+pg_e2e "$CI" $SCHEMA
 
 emu_start --seed users=2,leads=$N --seed-rng 11
 ok $? "the emulator starts with $N leads"
 LIVE=$(emu GET dump/Lead | python3 -c "import json,sys; print(sum(1 for r in json.load(sys.stdin)['records'] if not r['IsDeleted']))")
 
-"$CS" -o salesforce.login_url="$EMU_URL" -o salesforce.client_id=crmsync-demo \
-	-o salesforce.username=sync@example.com -o storage.backend=postgres \
-	-o storage.conninfo="$CI" -o storage.schema=$SCHEMA -o storage.reconnect_delay=100 \
-	-o sync.units=lead \
-	-o sync.page_size=200 -o sync.interval=1s -o log.level=info run >"$T/cs.log" 2>&1 &
-CS_PID=$!
+CS_LOG=info CS_OPTS="-o storage.reconnect_delay=100 -o sync.units=lead -o sync.page_size=200 -o sync.interval=1s" \
+	cs_bg run >"$T/cs.log" 2>&1
 at_exit "kill $CS_PID 2>/dev/null; wait $CS_PID 2>/dev/null"
 
 # wait until part of the copy is stored, then kill the server under it
 n=0
 for _ in $(seq 600); do
-	n=$(sql "select count(*) from lead" || echo 0)
+	n=$(sql "select count(*) from lead" 2>/dev/null || echo 0)
 	[ "${n:-0}" -ge 600 ] && break
 	kill -0 $CS_PID 2>/dev/null || break
 	sleep 0.05
@@ -44,7 +39,7 @@ pg_restart; ok $? "the server restarts"
 
 # the daemon reconnects and finishes the copy
 for _ in $(seq 300); do
-	n=$(sql "select count(*) from lead" || echo 0)
+	n=$(sql "select count(*) from lead" 2>/dev/null || echo 0)
 	[ "${n:-0}" -ge $LIVE ] && break
 	kill -0 $CS_PID 2>/dev/null || break
 	sleep 0.2
@@ -66,7 +61,7 @@ python3 -c "
 import json,sys
 r=[x for x in json.load(open('$T/leads.json'))['records'] if x['Id']=='$ID']
 sys.exit(0 if r and r[0]['Title']=='after-the-crash' else 1)"; ok $? "a local edit after the restart reached the CRM"
-python3 "$top_srcdir/tests/pg/compare_pg.py" "$EMU_URL" "$CI" "$SCHEMA" lead=Lead >"$T/cmp" 2>&1
+UNITS_CMP=lead=Lead compare_sides >"$T/cmp" 2>&1
 st=$?; ok $st "both sides are equal field by field"
 [ $st -eq 0 ] || sed 's/^/# /' "$T/cmp" | head -20
 done_testing

@@ -2,7 +2,7 @@
 # tests/pg/e2e.sh - crmsync against sfemu into PostgreSQL, as a user runs it:
 # the same config as with SQLite except [storage] backend = postgres and its
 # conninfo. Local edits are made with psql, on connections of their own. After
-# every cycle both sides are compared field by field (compare_pg.py).
+# every cycle both sides are compared field by field (tests/e2e/compare.py).
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/e2e/e2e.sh"
 . "$top_srcdir/tests/pg/pg.sh"
@@ -11,20 +11,7 @@ plan 26
 pg_start; ok $? "a private PostgreSQL server starts"
 CI=$(pg_createdb crmsync_e2e)
 SCHEMA=sync1
-export CRMSYNC_PLUGIN_PATH="$top_builddir/plugins/objects:$top_builddir/plugins/backends/postgres"
-cs() {
-	"$CS" -o salesforce.login_url="$EMU_URL" -o salesforce.client_id=crmsync-demo \
-		-o salesforce.username=sync@example.com -o storage.backend=postgres \
-		-o storage.conninfo="$CI" -o storage.schema=$SCHEMA \
-		-o sync.custom_objects=Invoice__c -o log.level="${CS_LOG:-warn}" ${CS_OPTS:-} "$@"
-}
-# sql / lsql: what an application does: psql on its own connection
-sql() { PGOPTIONS="-c search_path=$SCHEMA" psql -X -q -At -v ON_ERROR_STOP=1 -d "$CI" -c "$1"; }
-lsql() { sql "$@"; }
-compare_sides() {
-	# shellcheck disable=SC2086
-	python3 "$top_srcdir/tests/pg/compare_pg.py" "$EMU_URL" "$CI" "$SCHEMA" "$@" $UNITS_CMP
-}
+pg_e2e "$CI" $SCHEMA
 
 emu_start --seed users=5,accounts=30,contacts=60,leads=400,opportunities=30,campaigns=4,members=40,tasks=50,events=15,invoices=12 --seed-rng 7
 ok $? "the emulator starts seeded"

@@ -102,3 +102,37 @@ pg_createdb() {
 		>/dev/null || return 1
 	echo "$PG_CONNINFO" | sed "s/dbname=[^ ]*/dbname=$1/"
 }
+
+# pg_e2e CONNINFO SCHEMA: after tests/e2e/e2e.sh, point its helpers at
+# PostgreSQL: cs and cs_bg run crmsync with [storage] backend = postgres (the
+# same options as with SQLite otherwise), sql and lsql are what an application
+# does (psql on a connection of its own, search_path = SCHEMA), and
+# compare_sides compares that schema with the emulator (tests/e2e/compare.py).
+pg_e2e() {
+	PG_E2E_CI=$1
+	PG_E2E_SCHEMA=$2
+	export CRMSYNC_PLUGIN_PATH="$top_builddir/plugins/objects:$top_builddir/plugins/backends/postgres"
+	cs() {
+		"$CS" -o salesforce.login_url="$EMU_URL" -o salesforce.client_id=crmsync-demo \
+			-o salesforce.username=sync@example.com -o storage.backend=postgres \
+			-o storage.conninfo="$PG_E2E_CI" -o storage.schema="$PG_E2E_SCHEMA" \
+			-o sync.custom_objects=Invoice__c -o log.level="${CS_LOG:-warn}" ${CS_OPTS:-} "$@"
+	}
+	cs_bg() {
+		"$CS" -o salesforce.login_url="$EMU_URL" -o salesforce.client_id=crmsync-demo \
+			-o salesforce.username=sync@example.com -o storage.backend=postgres \
+			-o storage.conninfo="$PG_E2E_CI" -o storage.schema="$PG_E2E_SCHEMA" \
+			-o sync.custom_objects=Invoice__c -o log.level="${CS_LOG:-warn}" ${CS_OPTS:-} "$@" &
+		CS_PID=$!
+	}
+	sql() {
+		PGOPTIONS="-c search_path=$PG_E2E_SCHEMA" psql -X -q -At -v ON_ERROR_STOP=1 \
+			-d "$PG_E2E_CI" -c "$1"
+	}
+	lsql() { sql "$@"; }
+	compare_sides() {
+		# shellcheck disable=SC2086
+		python3 "$top_srcdir/tests/e2e/compare.py" --backend=postgres \
+			--schema="$PG_E2E_SCHEMA" "$EMU_URL" "$PG_E2E_CI" "$@" $UNITS_CMP
+	}
+}

@@ -11,7 +11,9 @@ plugins_backends_postgres_postgres_la_LDFLAGS = $(PLUGIN_LINK)
 plugins_backends_postgres_postgres_la_LIBADD = $(PQ_LIBS) -lm
 
 # tests/pg: the conformance suite against a private server, capture, crash and
-# end-to-end tests. tests/pg/pg.sh starts the server.
+# end-to-end tests. tests/pg/pg.sh starts the server; the end-to-end tests
+# also use tests/e2e/e2e.sh and tests/e2e/compare.py --backend=postgres
+# (distributed by tests/e2e/local.mk).
 if ENABLE_TESTS
 check_PROGRAMS += tests/pg/conformance_pg
 # The backend conformance suite (tests/backend/conformance.c) with the
@@ -29,5 +31,4 @@ endif
 if ENABLE_TESTS
 TESTS += tests/pg/e2e.sh tests/pg/crash.sh
 dist_check_SCRIPTS += tests/pg/e2e.sh tests/pg/crash.sh
-EXTRA_DIST += tests/pg/compare_pg.py
 endif
