@@ -402,7 +402,10 @@ void query_handle(emu *e, req *r, resp *rs, const char *q, bool all)
 {
 	soql_schema sch;
 	schema_soql(e, &sch);
-	soql_options opt = {.query_all = all, .seed = e->rng_seed, .now_ms = emu_now(e)};
+	soql_options opt = {.query_all = all,
+			    .seed = e->rng_seed,
+			    .now_ms = emu_now(e),
+			    .more_parents = schema_more_parents};
 	soql_compiled *c = NULL;
 	soql_error serr;
 	if (all) /* the recycle bin keeps rows for 15 days */

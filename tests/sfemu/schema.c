@@ -152,7 +152,7 @@ static void add_sys(emu_object *o, const char *name, ftype t, const char *ref, c
 	f->nillable = false;
 	f->defaulted = true;
 	if (ref) {
-		f->reference_to = calloc(1, sizeof(char *));
+		f->reference_to = calloc(2, sizeof(char *));
 		f->reference_to[0] = strdup(ref);
 		f->nref = 1;
 		f->relationship = strdup(rel);
@@ -211,7 +211,8 @@ static int load_field(emu_object *o, json_t *jf, char *err, size_t errlen)
 	json_t *refs = json_object_get(jf, "referenceTo");
 	if (json_is_array(refs) && json_array_size(refs)) {
 		f->nref = (int)json_array_size(refs);
-		f->reference_to = calloc((size_t)f->nref, sizeof(char *));
+		/* NULL-terminated: reference_to + 1 is the SOQL compiler's more_parents */
+		f->reference_to = calloc((size_t)f->nref + 1, sizeof(char *));
 		for (int i = 0; i < f->nref; i++)
 			f->reference_to[i] =
 			    strdup(json_string_value(json_array_get(refs, (size_t)i)) ?: "");
@@ -287,7 +288,7 @@ static int load_object(emu_schema *s, json_t *jo, char *err, size_t errlen)
 		f->type = FT_REFERENCE;
 		json_t *to = json_object_get(jo, "ownerTo");
 		int n = json_is_array(to) ? (int)json_array_size(to) : 1;
-		f->reference_to = calloc((size_t)n, sizeof(char *));
+		f->reference_to = calloc((size_t)n + 1, sizeof(char *));
 		for (int i = 0; i < n; i++)
 			f->reference_to[i] = strdup(
 			    json_is_array(to) ? json_string_value(json_array_get(to, (size_t)i))
@@ -447,6 +448,16 @@ static const soql_field *soql_cb_rel(void *ud, const char *object, const char *r
 			return &f->sf;
 	}
 	return NULL;
+}
+
+/* A polymorphic reference's other parents (OwnerId -> User, then Group): the compiler joins
+ * them too, so Owner.Name of a queue-owned lead is the queue's name. */
+const char *const *schema_more_parents(void *ud, const char *object, const soql_field *ref)
+{
+	(void)ud;
+	(void)object;
+	const emu_field *f = (const emu_field *)ref; /* sf is its first member */
+	return f->nref > 1 ? (const char *const *)f->reference_to + 1 : NULL;
 }
 
 void schema_soql(emu *e, soql_schema *out)

@@ -23,6 +23,14 @@ const char schema_default_json[] =
     "{\"name\":\"ManagerId\",\"type\":\"reference\",\"referenceTo\":[\"User\"],\"relationshipName\":\"Manager\"},"
     "{\"name\":\"TimeZoneSidKey\",\"type\":\"picklist\",\"default\":\"America/Los_Angeles\",\"values\":[\"America/Los_Angeles\",\"America/New_York\",\"Europe/London\",\"Europe/Paris\",\"Asia/Tokyo\",\"GMT\"],\"restricted\":true}"
     "]},"
+    /* Group: queues own Leads, Tasks and Events (OwnerId is User or Group) */
+    "{\"name\":\"Group\",\"labelPlural\":\"Groups\",\"keyPrefix\":\"00G\",\"isDeleted\":false,\"owner\":false,\"deletable\":false,\"undeletable\":false,\"fields\":["
+    "{\"name\":\"Name\",\"type\":\"string\",\"length\":40,\"required\":true,\"nameField\":true},"
+    "{\"name\":\"DeveloperName\",\"type\":\"string\",\"length\":80,\"unique\":true,\"label\":\"Developer Name\"},"
+    "{\"name\":\"Type\",\"type\":\"picklist\",\"required\":true,\"restricted\":true,\"default\":\"Regular\",\"values\":[\"Regular\",\"Role\",\"RoleAndSubordinates\",\"Organization\",\"Queue\",\"Manager\"]},"
+    "{\"name\":\"Email\",\"type\":\"email\",\"length\":255},"
+    "{\"name\":\"DoesSendEmailToMembers\",\"type\":\"boolean\",\"default\":false}"
+    "]},"
     /* Account */
     "{\"name\":\"Account\",\"labelPlural\":\"Accounts\",\"keyPrefix\":\"001\",\"mergeable\":true,\"fields\":["
     "{\"name\":\"Name\",\"type\":\"string\",\"length\":255,\"required\":true,\"nameField\":true},"

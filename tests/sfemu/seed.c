@@ -2,7 +2,10 @@
  * seed.c - deterministic, realistic test data (--seed SPEC, POST /__emu/seed).
  *
  * SPEC is a comma-separated list of counts: users, accounts, contacts, leads,
- * opportunities, contactroles, campaigns, members, tasks, events, invoices.
+ * opportunities, contactroles, campaigns, members, tasks, events, invoices, queues.
+ * queues=N (default 0) makes N queues (Group, Type 'Queue') and then gives a tenth of the
+ * leads and a twentieth of the tasks and events a queue as owner; without it the data
+ * is what it was before queues existed.
  * The same SPEC and rng give the same records and ids. Values mix ASCII and
  * Unicode names, empty fields and long text; references are consistent;
  * stamps are spread over 60 days with many rows sharing bulk-update stamps.
@@ -171,6 +174,8 @@ typedef struct gen {
 	int64_t bulk[64]; /* shared stamps of bulk updates */
 	char (*users)[19];
 	int nusers;
+	char (*queues)[19];
+	long nqueues;
 } gen;
 
 /* system columns: Id, stamps, creator; returns the stamp */
@@ -318,6 +323,50 @@ static int seed_users(gen *g, long n, char (**out)[19], int *nout)
 	return 0;
 }
 
+static int seed_queues(gen *g, long n, char (*ids)[19])
+{
+	ins x;
+	sys_cols s;
+	static const char *const teams[] = {"Inbound", "EMEA",	 "APAC",     "Partner",
+					    "Web",     "Events", "Renewals", "Support"};
+	g->queues = ids;
+	g->nqueues = 0;
+	if (!n)
+		return 0;
+	if (ins_open(g->e, &x, "Group"))
+		return -1;
+	sys_init(&x, &s);
+	int cn = col(&x, "Name"), cd = col(&x, "DeveloperName"), ct = col(&x, "Type"),
+	    ce = col(&x, "Email"), cs = col(&x, "DoesSendEmailToMembers");
+	for (long i = 0; i < n; i++) {
+		char name[64], dev[64], em[80];
+		const char *team = teams[i % 8];
+		sys_fill(g, &x, &s, ids[i], false);
+		snprintf(name, sizeof name, "%s Leads %ld", team, i + 1);
+		snprintf(dev, sizeof dev, "%s_Leads_%ld", team, i + 1);
+		snprintf(em, sizeof em, "%s-leads-%ld@example.com", team, i + 1);
+		em[0] = (char)(em[0] | 0x20);
+		st_text(&x, cn, name);
+		st_text(&x, cd, dev);
+		st_text(&x, ct, "Queue");
+		st_text(&x, ce, chance(&g->r, 50) ? em : NULL);
+		st_int(&x, cs, 0);
+		if (ins_step(&x))
+			return ins_close(&x), -1;
+		g->nqueues++;
+	}
+	ins_close(&x);
+	return 0;
+}
+
+/* With queues seeded, some records are owned by one (only then: no random draw otherwise,
+ * so specs without queues give the same data as before). */
+static void queue_owner(gen *g, ins *x, sys_cols *s, int percent)
+{
+	if (g->nqueues && chance(&g->r, percent))
+		st_text(x, s->owner, g->queues[below(&g->r, (uint32_t)g->nqueues)]);
+}
+
 static int seed_accounts(gen *g, long n, char (*ids)[19])
 {
 	ins x;
@@ -384,6 +433,8 @@ static int seed_people(gen *g, const char *obj, long n, char (*ids)[19], char (*
 		char em[200], name[200], comp[200], ph[40];
 		person(g, &fn, &ln);
 		sys_fill(g, &x, &s, ids[i], true);
+		if (lead)
+			queue_owner(g, &x, &s, 10);
 		st_text(&x, cf, fn);
 		st_text(&x, cl, ln);
 		snprintf(name, sizeof name, "%s%s%s", fn ? fn : "", fn ? " " : "", ln);
@@ -602,6 +653,7 @@ static int seed_activities(gen *g, const char *obj, long n, char (*who1)[19], lo
 	for (long i = 0; i < n; i++) {
 		char id[19], d[16];
 		sys_fill(g, &x, &s, id, true);
+		queue_owner(g, &x, &s, 5);
 		int64_t when = g->now + ((int64_t)below(&g->r, 120) - 90) * DAY_MS;
 		fmt_date(when, d);
 		st_text(&x, cad, d);
@@ -688,8 +740,22 @@ static int seed_invoices(gen *g, long n, char (*acc)[19], long na, char (*con)[1
 
 static const char *keys[] = {"users",	      "accounts",     "contacts",  "leads",
 			     "opportunities", "contactroles", "campaigns", "members",
-			     "tasks",	      "events",	      "invoices"};
-enum { K_USERS, K_ACC, K_CON, K_LEAD, K_OPP, K_OCR, K_CAMP, K_MEM, K_TASK, K_EVENT, K_INV, K_N };
+			     "tasks",	      "events",	      "invoices",  "queues"};
+enum {
+	K_USERS,
+	K_ACC,
+	K_CON,
+	K_LEAD,
+	K_OPP,
+	K_OCR,
+	K_CAMP,
+	K_MEM,
+	K_TASK,
+	K_EVENT,
+	K_INV,
+	K_QUEUE,
+	K_N
+};
 
 int seed_run(emu *e, const char *spec, uint64_t seed, char *err, size_t errlen)
 {
@@ -712,7 +778,7 @@ int seed_run(emu *e, const char *spec, uint64_t seed, char *err, size_t errlen)
 			    err, errlen,
 			    "bad item '%s': expected NAME=COUNT with NAME one of users, accounts, "
 			    "contacts, leads, opportunities, contactroles, campaigns, members, "
-			    "tasks, events, invoices",
+			    "tasks, events, invoices, queues",
 			    t);
 			free(tmp);
 			return -1;
@@ -728,7 +794,8 @@ int seed_run(emu *e, const char *spec, uint64_t seed, char *err, size_t errlen)
 		g.bulk[i] = g.now - (int64_t)(next(&g.r) % (uint64_t)(60 * DAY_MS)) / 1000 * 1000;
 	char(*users)[19] = NULL, (*acc)[19] = ids_alloc(cnt[K_ACC]),
 	(*con)[19] = ids_alloc(cnt[K_CON]), (*lead)[19] = ids_alloc(cnt[K_LEAD]),
-	(*opp)[19] = ids_alloc(cnt[K_OPP]), (*camp)[19] = ids_alloc(cnt[K_CAMP]);
+	(*opp)[19] = ids_alloc(cnt[K_OPP]), (*camp)[19] = ids_alloc(cnt[K_CAMP]),
+	(*queue)[19] = ids_alloc(cnt[K_QUEUE]);
 	char(*con_acc)[19] = NULL;
 	int nusers = 0;
 	long rows = 0;
@@ -738,7 +805,8 @@ int seed_run(emu *e, const char *spec, uint64_t seed, char *err, size_t errlen)
 	if (bulk)
 		store_drop_indexes(e);
 	emu_db_exec(e, "BEGIN");
-	if (seed_users(&g, cnt[K_USERS], &users, &nusers) || seed_accounts(&g, cnt[K_ACC], acc) ||
+	if (seed_users(&g, cnt[K_USERS], &users, &nusers) || seed_queues(&g, cnt[K_QUEUE], queue) ||
+	    seed_accounts(&g, cnt[K_ACC], acc) ||
 	    seed_people(&g, "Contact", cnt[K_CON], con, acc, cnt[K_ACC]) ||
 	    seed_people(&g, "Lead", cnt[K_LEAD], lead, NULL, 0) ||
 	    seed_campaigns(&g, cnt[K_CAMP], camp) ||
@@ -770,5 +838,6 @@ out:
 	free(lead);
 	free(opp);
 	free(camp);
+	free(queue);
 	return rc;
 }

@@ -120,6 +120,7 @@ emu_field *object_field(emu_object *o, const char *name); /* case-insensitive, i
 emu_field *object_readable_field(emu_object *o, const char *name);
 const char *ftype_name(ftype t);
 void schema_soql(struct emu *e, soql_schema *out);
+const char *const *schema_more_parents(void *ud, const char *object, const soql_field *ref);
 
 /* ---- errors returned to clients ---- */
 typedef struct emu_err {
@@ -178,6 +179,10 @@ typedef struct emu {
 	uint64_t rng_seed;
 	/* api limits */
 	long api_max, api_used;
+	/* per-app usage (Sforce-Limit-Info per-app-api-usage): calls made with tokens issued
+	 * to app_client; off while app_client is NULL */
+	char *app_client, *app_name;
+	long app_max, app_used;
 	/* replication */
 	int64_t open_txn_start; /* 0 none */
 	int64_t org_created_ms;
@@ -213,6 +218,7 @@ typedef struct req {
 	const char *version; /* "59.0" within the data API */
 	int api_version;     /* 59 */
 	char token[256];
+	char client[128]; /* client id the token was issued to ("" before token_check) */
 } req;
 
 typedef struct resp {

@@ -360,6 +360,11 @@ static int to_storage(emu *e, emu_field *f, json_t *v, json_t **out, emu_err *er
 				target = p;
 			}
 		}
+		/* a queue where only users may own (Account, Contact, Opportunity, ...): the
+		 * id is well-formed, the owner is not allowed */
+		if (!ok && !strcmp(f->name, "OwnerId") && !strncmp(id, "00G", 3))
+			return emu_seterr(err, 400, "FIELD_INTEGRITY_EXCEPTION", f->name,
+					  "Owner ID: id value of incorrect type: %s", id);
 		if (!ok)
 			return emu_seterr(err, 400, "MALFORMED_ID", f->name,
 					  "%s ID: id value of incorrect type: %s", label, s);
