@@ -1439,6 +1439,8 @@ void api_handle(emu *e, req *r, resp *rs)
 	}
 	e->api_used++;
 	e->total_calls++;
+	if (e->app_client && !strcmp(r->client, e->app_client))
+		e->app_used++;
 	const char *ct = req_header(r, "Content-Type");
 	if (r->body_len && ct && !strcasestr(ct, "json")) {
 		/* JSON bodies only: the emulator speaks no XML */

@@ -285,6 +285,128 @@ static void records(emu *e, emu_object *o, json_t *in, resp *rs)
 		ok(rs, json_pack("{s:s}", "id", id));
 }
 
+static void app_limit_clear(emu *e)
+{
+	free(e->app_client);
+	free(e->app_name);
+	e->app_client = e->app_name = NULL;
+	e->app_max = e->app_used = 0;
+}
+
+/* "app": {"clientId","name","max","used"?} sets the connected app's allowance that
+ * Sforce-Limit-Info reports as per-app-api-usage; null removes it. Returns -1 after
+ * answering a bad request. */
+static int app_limit_set(emu *e, json_t *v, resp *rs)
+{
+	if (json_is_null(v)) {
+		app_limit_clear(e);
+		return 0;
+	}
+	const char *cid = json_string_value(json_object_get(v, "clientId"));
+	const char *name = json_string_value(json_object_get(v, "name"));
+	json_t *max = json_object_get(v, "max"), *used = json_object_get(v, "used");
+	bool name_ok = name && *name && strlen(name) <= 64;
+	for (const char *c = name; name_ok && *c; c++)
+		name_ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+			  (*c >= '0' && *c <= '9') || strchr("_-. ", *c);
+	if (!json_is_object(v) || !cid || !*cid || strlen(cid) > 127 || !name_ok ||
+	    !json_is_integer(max) || json_integer_value(max) <= 0 ||
+	    (used && (!json_is_integer(used) || json_integer_value(used) < 0))) {
+		bad(rs, 400,
+		    "app: {\"clientId\":id,\"name\":\"1-64 of A-Z a-z 0-9 _-. and space\","
+		    "\"max\":N>0,\"used\"?:N} or null");
+		return -1;
+	}
+	bool same = e->app_client && !strcmp(e->app_client, cid);
+	long was = same ? e->app_used : 0;
+	char *c2 = strdup(cid), *n2 = strdup(name);
+	app_limit_clear(e);
+	e->app_client = c2;
+	e->app_name = n2;
+	e->app_max = (long)json_integer_value(max);
+	e->app_used = used ? (long)json_integer_value(used) : was;
+	return 0;
+}
+
+/* POST /__emu/archive {"type"?:"Task"|"Event","ids"?:[..],"olderThanDays"?:N,
+ * "unarchive"?:bool,"touch"?:bool}: sets IsArchived on live activities, as the org's
+ * archiving job does: the given ids, or (with olderThanDays) events whose end or
+ * ActivityDate and closed tasks whose ActivityDate (else creation day) lie more than N
+ * days before the emulator's today; both given: those of the ids that are that old.
+ * "touch" also bumps SystemModstamp (the job does not by default). */
+static void archive(emu *e, json_t *in, resp *rs)
+{
+	const char *tn = json_string_value(json_object_get(in, "type"));
+	json_t *ids = json_object_get(in, "ids"), *age = json_object_get(in, "olderThanDays");
+	bool un = json_is_true(json_object_get(in, "unarchive"));
+	bool touch = json_is_true(json_object_get(in, "touch"));
+	if ((!ids && !age) || (ids && !json_is_array(ids)) ||
+	    (age && (!json_is_integer(age) || json_integer_value(age) < 0))) {
+		bad(rs, 400, "ids (array) and/or olderThanDays (integer >= 0) is required");
+		return;
+	}
+	const char *types[2] = {"Task", "Event"};
+	int ntypes = 2;
+	if (tn) {
+		emu_object *o = schema_object(&e->schema, tn);
+		if (!o || !object_field(o, "IsArchived") || !o->has_is_deleted) {
+			bad(rs, 400, "type: an activity object (Task or Event)");
+			return;
+		}
+		types[0] = o->name;
+		ntypes = 1;
+	}
+	int64_t now = emu_now(e);
+	char cutoff[16];
+	fmt_date(now - (age ? (int64_t)json_integer_value(age) : 0) * 86400000LL, cutoff);
+	long n = 0;
+	for (int t = 0; t < ntypes; t++) {
+		emu_object *o = schema_object(&e->schema, types[t]);
+		if (!o || !object_field(o, "IsArchived") || !o->has_is_deleted)
+			continue;
+		bool task = object_field(o, "IsClosed") != NULL;
+		bool ends = object_field(o, "EndDateTime") != NULL;
+		buf q = {0};
+		buf_printf(&q,
+			   "UPDATE \"%s\" SET \"IsArchived\"=?1%s WHERE \"IsDeleted\"=0 AND "
+			   "\"IsArchived\" IS NOT ?1",
+			   o->name, touch ? ", \"SystemModstamp\"=?2" : "");
+		if (age && task)
+			buf_puts(&q, " AND \"IsClosed\"=1 AND COALESCE(\"ActivityDate\", "
+				     "date(\"CreatedDate\"/1000, 'unixepoch')) < ?3");
+		else if (age && ends)
+			buf_puts(&q, " AND COALESCE(date(\"EndDateTime\"/1000, 'unixepoch'), "
+				     "\"ActivityDate\") < ?3");
+		else if (age)
+			buf_puts(&q, " AND \"ActivityDate\" < ?3");
+		if (ids)
+			buf_puts(&q, " AND \"Id\"=?4");
+		sqlite3_stmt *st;
+		int rc = sqlite3_prepare_v2(e->db, q.p, -1, &st, NULL);
+		buf_free(&q);
+		if (rc) {
+			bad(rs, 500, sqlite3_errmsg(e->db));
+			return;
+		}
+		size_t nid = ids ? json_array_size(ids) : 1;
+		for (size_t i = 0; i < nid; i++) {
+			char id[19];
+			if (ids && id_norm(json_string_value(json_array_get(ids, i)) ?: "", id))
+				continue;
+			sqlite3_reset(st);
+			sqlite3_bind_int(st, 1, !un);
+			sqlite3_bind_int64(st, 2, now);
+			sqlite3_bind_text(st, 3, cutoff, -1, SQLITE_TRANSIENT);
+			if (ids)
+				sqlite3_bind_text(st, 4, id, -1, SQLITE_TRANSIENT);
+			if (sqlite3_step(st) == SQLITE_DONE)
+				n += sqlite3_changes(e->db);
+		}
+		sqlite3_finalize(st);
+	}
+	ok(rs, json_pack("{s:I}", un ? "unarchived" : "archived", (json_int_t)n));
+}
+
 static void dump(emu *e, req *r, emu_object *o, resp *rs)
 {
 	char sql[256];
@@ -470,6 +592,7 @@ void control_handle(emu *e, req *r, resp *rs)
 		json_array_clear(e->rules);
 		e->api_used = 0;
 		e->total_calls = 0;
+		app_limit_clear(e);
 		e->open_txn_start = 0;
 		e->clock_frozen = false;
 		emu_clock_set(e, wall_ms());
@@ -610,15 +733,24 @@ void control_handle(emu *e, req *r, resp *rs)
 		ok(rs, NULL);
 	} else if (!strcmp(p, "limits") && (post || get)) {
 		json_t *v;
+		if ((v = json_object_get(in, "app")) && app_limit_set(e, v, rs))
+			goto out;
 		if ((v = json_object_get(in, "max")))
 			e->api_max = (long)json_integer_value(v);
 		if ((v = json_object_get(in, "used")))
 			e->api_used = (long)json_integer_value(v);
 		if ((v = json_object_get(in, "remaining")))
 			e->api_used = e->api_max - (long)json_integer_value(v);
-		ok(rs, json_pack("{s:I,s:I,s:I}", "max", (json_int_t)e->api_max, "used",
+		json_t *app = e->app_client
+				  ? json_pack("{s:s,s:s,s:I,s:I}", "clientId", e->app_client,
+					      "name", e->app_name, "max", (json_int_t)e->app_max,
+					      "used", (json_int_t)e->app_used)
+				  : json_null();
+		ok(rs, json_pack("{s:I,s:I,s:I,s:o}", "max", (json_int_t)e->api_max, "used",
 				 (json_int_t)e->api_used, "remaining",
-				 (json_int_t)(e->api_max - e->api_used)));
+				 (json_int_t)(e->api_max - e->api_used), "app", app));
+	} else if (post && !strcmp(p, "archive")) {
+		archive(e, in, rs);
 	} else if (post && !strcmp(p, "fls")) {
 		emu_object *o = obj_arg(e, in, "object", rs);
 		if (!o)

@@ -220,9 +220,15 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 			route(e, &r, &rs);
 	}
 	log_request(e, &r, rs.status);
-	char limit[96] = "";
-	if (!strncmp(url, "/services/data/v", 16) && !rs.no_limit_info)
-		snprintf(limit, sizeof limit, "api-usage=%ld/%ld", e->api_used, e->api_max);
+	char limit[256] = "";
+	if (!strncmp(url, "/services/data/v", 16) && !rs.no_limit_info) {
+		int n = snprintf(limit, sizeof limit, "api-usage=%ld/%ld", e->api_used, e->api_max);
+		/* the connected app's share, on calls made with its tokens */
+		if (e->app_client && r.client[0] && !strcmp(r.client, e->app_client))
+			snprintf(limit + n, sizeof limit - (size_t)n,
+				 "; per-app-api-usage=%ld/%ld(appName=%s)", e->app_used, e->app_max,
+				 e->app_name);
+	}
 	pthread_mutex_unlock(&e->mu);
 
 	struct MHD_Response *mr;
@@ -617,6 +623,8 @@ out:
 	free(e->password);
 	free(e->client_id);
 	free(e->client_secret);
+	free(e->app_client);
+	free(e->app_name);
 	free(e->refresh_token);
 	free(e->instance_url);
 	free(e->login_url);

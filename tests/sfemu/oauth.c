@@ -111,9 +111,9 @@ static void issue(emu *e, resp *rs, bool with_refresh, const char *refresh)
 			json_object_del(e->tokens, k);
 	}
 	json_object_set_new(e->tokens, tok,
-			    json_pack("{s:I,s:s,s:b}", "exp",
+			    json_pack("{s:I,s:s,s:b,s:s}", "exp",
 				      (json_int_t)(now + e->cfg.token_ttl_ms), "user", e->user_id,
-				      "revoked", 0));
+				      "revoked", 0, "client", e->client_id));
 	char id[512], issued[32];
 	snprintf(id, sizeof id, "%s/id/%s/%s", e->login_url, e->org_id, e->user_id);
 	snprintf(issued, sizeof issued, "%lld", (long long)now);
@@ -441,6 +441,8 @@ int token_check(emu *e, req *r, resp *rs)
 		return -1;
 	}
 	snprintf(r->token, sizeof r->token, "%s", t);
+	snprintf(r->client, sizeof r->client, "%s",
+		 json_string_value(json_object_get(tk, "client")) ?: "");
 	return 0;
 }
 

@@ -703,6 +703,146 @@ ok(r.status == 200 and call("GET", DATA + "/sobjects/Lead/" + r.json["ids"]["Lea
    == "2024-05-05T05:05:05.000+0000", "seed explicit records with ids and stamps", r)
 err_is(call("GET", "/services/data/v59.0/__emu/stats"), 404, "NOT_FOUND", "the control plane is not under /services")
 
+# ---------------------------------------------------------------- archived activities (spec 2.3)
+now_ms = ctl("GET", "clock").json["nowMs"]
+def day(offset_days):
+    return time.strftime("%Y-%m-%d", time.gmtime(now_ms / 1000 + offset_days * 86400))
+def mk(t, fields):
+    r = call("POST", DATA + "/sobjects/" + t, fields)
+    return r.json["id"] if r.status == 201 else ok(False, "create " + t, r)
+T_OLD = mk("Task", {"Subject": "Call", "Status": "Completed", "Priority": "Normal", "ActivityDate": day(-400)})
+T_NEW = mk("Task", {"Subject": "Call", "Status": "Completed", "Priority": "Normal", "ActivityDate": day(-30)})
+T_OPEN = mk("Task", {"Subject": "Call", "Status": "Not Started", "Priority": "Normal", "ActivityDate": day(-400)})
+old_start = time.strftime("%Y-%m-%dT10:00:00Z", time.gmtime(now_ms / 1000 - 500 * 86400))
+E_OLD = mk("Event", {"Subject": "Meeting", "StartDateTime": old_start, "EndDateTime": old_start.replace("T10", "T11"),
+                     "ActivityDateTime": old_start, "ActivityDate": old_start[:10], "DurationInMinutes": 60})
+ACT = [T_OLD, T_NEW, T_OPEN]
+act_in = "('%s')" % "','".join(ACT)
+stamp_before = call("GET", DATA + "/sobjects/Task/" + T_OLD).json["SystemModstamp"]
+r = ctl("POST", "archive", {"olderThanDays": 365})
+ok(r.status == 200 and r.json.get("archived") == 2,
+   "archive by age: the closed task and the event older than 365 days, not the open one", r)
+rows = q("SELECT Id FROM Task WHERE Id IN " + act_in).json["records"]
+ok(sorted(x["Id"] for x in rows) == sorted([T_NEW, T_OPEN]), "query hides an archived task", rows)
+ok(q("SELECT Id FROM Task WHERE IsArchived = true AND Id IN " + act_in).json["totalSize"] == 0,
+   "query hides archived tasks even when asked for them")
+rows = q("SELECT Id, IsArchived FROM Task WHERE Id IN " + act_in, all=True).json["records"]
+ok(sorted((x["Id"], x["IsArchived"]) for x in rows) == sorted([(T_OLD, True), (T_NEW, False), (T_OPEN, False)]),
+   "queryAll shows the archived task with IsArchived = true", rows)
+ok(q("SELECT Id FROM Event WHERE Id = '%s'" % E_OLD).json["totalSize"] == 0
+   and q("SELECT Id FROM Event WHERE Id = '%s'" % E_OLD, all=True).json["totalSize"] == 1,
+   "archived event: hidden from query, shown by queryAll")
+n_q, n_all = q("SELECT COUNT() FROM Task").json["totalSize"], q("SELECT COUNT() FROM Task", all=True).json["totalSize"]
+ok(n_all >= n_q + 1, "COUNT(): queryAll counts archived rows, query does not", (n_q, n_all))
+r = call("GET", DATA + "/sobjects/Task/" + T_OLD)
+ok(r.status == 200 and r.json["IsArchived"] is True and r.json["Id"] == T_OLD,
+   "an archived task is still retrievable by id", r)
+ok(r.json["SystemModstamp"] == stamp_before, "archiving leaves SystemModstamp alone by default", r)
+err_is(call("PATCH", DATA + "/sobjects/Task/" + T_NEW, {"IsArchived": True}), 400,
+       "INVALID_FIELD_FOR_INSERT_UPDATE", "IsArchived is read-only through the API")
+r = ctl("POST", "archive", {"ids": [T_OLD], "unarchive": True})
+ok(r.status == 200 and r.json.get("unarchived") == 1
+   and q("SELECT COUNT() FROM Task WHERE Id = '%s'" % T_OLD).json["totalSize"] == 1, "unarchive by id", r)
+ctl("POST", "clock", {"advance": 5})
+r = ctl("POST", "archive", {"type": "Task", "ids": [T_NEW, T_OLD[:15]], "touch": True})
+rec = call("GET", DATA + "/sobjects/Task/" + T_NEW).json
+ok(r.status == 200 and r.json.get("archived") == 2 and rec["IsArchived"] is True
+   and rec["SystemModstamp"] > stamp_before, "archive by ids (15 or 18 chars), touch bumps SystemModstamp", (r, rec))
+r = ctl("POST", "archive", {"type": "Task", "ids": [T_OPEN, T_NEW], "olderThanDays": 365})
+ok(r.status == 200 and r.json.get("archived") == 0, "ids with olderThanDays: only those old enough (and closed)", r)
+r = ctl("POST", "records/Task", {"op": "update", "id": T_OPEN, "fields": {"IsArchived": True}})
+ok(r.status == 200 and q("SELECT COUNT() FROM Task WHERE Id = '%s'" % T_OPEN).json["totalSize"] == 0,
+   "records/Task with IsArchived archives too", r)
+ok(ctl("POST", "archive", {}).status == 400 and ctl("POST", "archive", {"type": "Lead", "ids": []}).status == 400
+   and ctl("POST", "archive", {"olderThanDays": "x"}).status == 400, "archive: bad requests -> 400")
+
+# ---------------------------------------------------------------- queues: OwnerId -> User | Group
+ok(q("SELECT COUNT() FROM Group").json["totalSize"] == 0, "a seed without queues makes no Group rows")
+r = ctl("POST", "seed", {"spec": "users=2,queues=3,leads=300,tasks=100,events=60", "rng": 5})
+groups = q("SELECT Id, Name, Type, DeveloperName, Email FROM Group WHERE Type = 'Queue' ORDER BY Name").json["records"]
+ok(r.status == 200 and len(groups) == 3 and all(g["Id"].startswith("00G") and g["DeveloperName"] for g in groups)
+   and groups[0]["attributes"]["type"] == "Group", "seed queues=3: three queues (Group, Type Queue)", groups)
+gname = {g["Id"]: g["Name"] for g in groups}
+gin = "('%s')" % "','".join(gname)
+ql = all_records("SELECT Id, OwnerId, Owner.Name, Owner.Username, Owner.Email FROM Lead WHERE OwnerId IN " + gin)
+ok(len(ql) > 10 and all(x["Owner"]["Name"] == gname[x["OwnerId"]] and x["Owner"]["Username"] is None
+                        and x["Owner"]["attributes"]["url"].endswith("/sobjects/Group/" + x["OwnerId"])
+                        and x["Owner"]["attributes"]["type"] == "Group" for x in ql),
+   "queue-owned leads: Owner.Name is the queue's, a field queues lack (Username) is null", ql[:2])
+emails = {g["Id"]: g["Email"] for g in groups}
+ok(all(x["Owner"]["Email"] == emails[x["OwnerId"]] for x in ql), "Owner.Email of a queue is the queue's Email")
+ul = q("SELECT Id, Owner.Name, Owner.Username FROM Lead WHERE Owner.Username != null LIMIT 5").json["records"]
+ok(ul and all(x["Owner"]["attributes"]["type"] == "User" and x["Owner"]["Name"] for x in ul),
+   "user-owned leads still read the user", ul[:1])
+qn = groups[0]["Name"]
+r = q("SELECT Id, OwnerId FROM Lead WHERE Owner.Name = '%s'" % qn.replace("'", "\\'"))
+ok(r.status == 200 and r.json["totalSize"] > 0 and all(x["OwnerId"] == groups[0]["Id"] for x in r.json["records"]),
+   "WHERE Owner.Name = <queue name>", r)
+ok(q("SELECT COUNT() FROM Task WHERE OwnerId IN " + gin).json["totalSize"] > 0,
+   "with queues seeded some tasks are queue-owned too")
+r = ctl("POST", "records/Group", {"op": "create", "fields": {"Name": "Web Leads", "DeveloperName": "Web_Leads",
+                                                          "Type": "Queue", "Email": "web-leads@example.com"}})
+QID = r.json.get("id", "")
+ok(r.status == 200 and QID.startswith("00G"), "control plane creates a queue", r)
+g = call("GET", DATA + "/sobjects/Group/" + QID)
+ok(g.status == 200 and g.json["Name"] == "Web Leads" and g.json["Type"] == "Queue", "GET a Group by id", g)
+d = call("GET", DATA + "/sobjects/Lead/describe").json
+of = [f for f in d["fields"] if f["name"] == "OwnerId"][0]
+ok(of["referenceTo"] == ["User", "Group"] and of["polymorphicForeignKey"] is True,
+   "describe: Lead.OwnerId references User and Group", of)
+L1 = q("SELECT Id FROM Lead WHERE Owner.Username != null LIMIT 1").json["records"][0]["Id"]
+T1 = q("SELECT Id FROM Task LIMIT 1").json["records"][0]["Id"]
+E1 = q("SELECT Id FROM Event LIMIT 1").json["records"][0]["Id"]
+for t, i in [("Lead", L1), ("Task", T1), ("Event", E1)]:
+    r = call("PATCH", DATA + "/sobjects/%s/%s" % (t, i), {"OwnerId": QID})
+    rec = q("SELECT OwnerId, Owner.Name FROM %s WHERE Id = '%s'" % (t, i)).json["records"]
+    ok(r.status == 204 and rec and rec[0]["OwnerId"] == QID and rec[0]["Owner"]["Name"] == "Web Leads",
+       "%s.OwnerId accepts a queue; Owner.Name reads it" % t, (r, rec))
+mk_lead = call("POST", DATA + "/sobjects/Lead", {"LastName": "Queued", "Company": "Q", "OwnerId": QID})
+ok(mk_lead.status == 201, "create a lead owned by a queue", mk_lead)
+C1 = mk("Contact", {"LastName": "Owned"})
+A1 = mk("Account", {"Name": "Owned"})
+O1 = mk("Opportunity", {"Name": "Owned", "StageName": "Prospecting", "CloseDate": day(30)})
+for t, i in [("Contact", C1), ("Account", A1), ("Opportunity", O1)]:
+    r = call("PATCH", DATA + "/sobjects/%s/%s" % (t, i), {"OwnerId": QID})
+    ok(r.status == 400 and r.code() == "FIELD_INTEGRITY_EXCEPTION" and r.json[0]["fields"] == ["OwnerId"]
+       and call("GET", DATA + "/sobjects/%s/%s" % (t, i)).json["OwnerId"] != QID,
+       "%s.OwnerId refuses a queue (FIELD_INTEGRITY_EXCEPTION)" % t, r)
+err_is(call("POST", DATA + "/sobjects/Contact", {"LastName": "x", "OwnerId": QID}), 400,
+       "FIELD_INTEGRITY_EXCEPTION", "create a contact owned by a queue is refused")
+err_is(call("PATCH", DATA + "/sobjects/Lead/" + L1, {"OwnerId": "00G000000000zzzAAA"[:15]}), 400,
+       "INVALID_CROSS_REFERENCE_KEY", "a queue id that does not exist")
+
+# ---------------------------------------------------------------- per-app API usage in Sforce-Limit-Info
+def limit_info(r):
+    return r.headers.get("sforce-limit-info", "")
+r = call("GET", DATA + "/limits")
+ok(re.match(r"^api-usage=\d+/\d+$", limit_info(r)) is not None, "no per-app part unless configured", limit_info(r))
+r = ctl("POST", "limits", {"app": {"clientId": "crmsync-demo", "name": "crmsync", "max": 250}})
+ok(r.status == 200 and r.json["app"] == {"clientId": "crmsync-demo", "name": "crmsync", "max": 250, "used": 0},
+   "limits: app allowance for the connected app", r)
+h1, h2 = limit_info(call("GET", DATA + "/limits")), limit_info(q("SELECT Id FROM Lead LIMIT 1"))
+m1 = re.match(r"^api-usage=(\d+)/(\d+); per-app-api-usage=(\d+)/250\(appName=crmsync\)$", h1)
+m2 = re.match(r"^api-usage=(\d+)/(\d+); per-app-api-usage=(\d+)/250\(appName=crmsync\)$", h2)
+ok(m1 and m2 and int(m1.group(3)) == 1 and int(m2.group(3)) == 2 and int(m2.group(1)) == int(m1.group(1)) + 1,
+   "Sforce-Limit-Info: api-usage=U/M; per-app-api-usage=N/250(appName=crmsync), counting the app's calls", (h1, h2))
+r = call("GET", DATA + "/limits", token="bogus")
+ok(r.status == 401 and "per-app" not in limit_info(r), "no per-app part on a call without the app's token", limit_info(r))
+ok(ctl("GET", "limits").json["app"]["used"] == 2, "calls without a valid token do not count for the app")
+ctl("POST", "limits", {"app": {"clientId": "crmsync-demo", "name": "crmsync", "max": 250, "used": 250}})
+r = call("GET", DATA + "/limits")
+ok(r.status == 200 and "per-app-api-usage=251/250(appName=crmsync)" in limit_info(r),
+   "an exhausted app allowance is reported, not enforced (the spec names no error for it)", (r.status, limit_info(r)))
+ctl("POST", "limits", {"app": {"clientId": "another-app", "name": "other", "max": 100}})
+r = call("GET", DATA + "/limits")
+ok("per-app" not in limit_info(r) and ctl("GET", "limits").json["app"]["used"] == 0,
+   "tokens of another client id do not count for an app", limit_info(r))
+ok(ctl("POST", "limits", {"app": {"clientId": "x", "name": "bad)name", "max": 5}}).status == 400
+   and ctl("POST", "limits", {"app": {"clientId": "x", "name": "n", "max": 0}}).status == 400, "app: bad settings -> 400")
+r = ctl("POST", "limits", {"app": None})
+ok(r.status == 200 and r.json["app"] is None and "per-app" not in limit_info(call("GET", DATA + "/limits")),
+   "app: null removes the per-app part", r)
+
 if os.environ.get("TAP_COUNT_FILE"):  # test_api.sh adds its own lines and the plan
     with open(os.environ["TAP_COUNT_FILE"], "w") as f:
         f.write("%d\n" % N)
