@@ -52,7 +52,8 @@ static const struct conf_known conf_known[] = {
 	{"salesforce", "username", NULL, "the sync user", false},
 	{"salesforce", "password", "CRMSYNC_SF_PASSWORD", "the sync user's password (plus security token)", true},
 	{"salesforce", "refresh_token", "CRMSYNC_SF_REFRESH_TOKEN", "a refresh token for the refresh_token grant", true},
-	{"salesforce", "grant", NULL, "password, refresh_token or client_credentials", false},
+	{"salesforce", "grant", NULL, "password, refresh_token, client_credentials or jwt", false},
+	{"salesforce", "jwt_key_file", NULL, "the RSA private key (PEM) of the jwt grant, chmod 600", false},
 	{"salesforce", "api_version", NULL, "REST API version, e.g. 59.0", false},
 	{"salesforce", "api_budget", NULL, "share of the org's daily API allowance, e.g. 50%", false},
 	{"salesforce", "ca_file", NULL, "an extra CA bundle (PEM)", false},
@@ -605,7 +606,9 @@ static const char conf_sample[] =
 	"# client_secret = ...          # or env CRMSYNC_SF_CLIENT_SECRET\n"
 	"username      = sync@example.com\n"
 	"# password    = ...            # or env CRMSYNC_SF_PASSWORD\n"
-	"# grant       = password       # password, refresh_token or client_credentials\n"
+	"# grant       = password       # password, refresh_token, client_credentials or jwt\n"
+	"# jwt_key_file = /etc/crmsync/jwt.key   # jwt: the connected app's RSA private key\n"
+	"#                              # (PEM, chmod 600); its certificate goes to the app\n"
 	"api_version   = 59.0\n"
 	"api_budget    = 50%           # share of the org's daily API allowance\n"
 	"# ca_file     =                # an extra CA bundle, optional\n"

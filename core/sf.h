@@ -26,6 +26,9 @@ enum sf_grant {
 	SF_GRANT_PASSWORD = 0,
 	SF_GRANT_REFRESH_TOKEN = 1,
 	SF_GRANT_CLIENT_CREDENTIALS = 2,
+	/* OAuth 2.0 JWT bearer: an RS256 assertion signed with jwt_key_file
+	 * (iss = client_id, sub = username, aud = the login host, exp = 3 min) */
+	SF_GRANT_JWT = 3,
 };
 
 /* What went wrong, so the caller can react (sf_error_kind()). */
@@ -51,6 +54,7 @@ typedef struct sf_config {
 	const char *username;
 	const char *password;
 	const char *refresh_token; /* for SF_GRANT_REFRESH_TOKEN */
+	const char *jwt_key_file;  /* for SF_GRANT_JWT: the RSA private key (PEM, unencrypted) */
 	int grant;		   /* enum sf_grant */
 	const char *api_version;   /* NULL: "59.0" */
 	const char *ca_file;	   /* extra CA bundle, or NULL for the system's */
@@ -63,7 +67,8 @@ typedef struct sf_config {
 } sf_config;
 
 /* A new client; copies everything in cfg. Nothing is sent until the first call
- * (or sf_login). NULL with err set on a bad config (e.g. refused login URL). */
+ * (or sf_login). NULL with err set on a bad config (e.g. refused login URL, or a
+ * JWT key file that is missing or not an RSA private key: read here, once). */
 sf_client *sf_client_new(const sf_config *cfg, cs_error *err);
 void sf_client_free(sf_client *c); /* NULL is fine */
 
@@ -261,7 +266,7 @@ int sf_query_url(sf_client *c, sf_buf *b, const char *soql);
 
 /* Copy in to out (cap bytes, NUL-terminated), replacing the value of secrets with
  * "[REDACTED]": Authorization headers, Bearer tokens, password=, client_secret=,
- * refresh_token=, access_token= (form or query), JSON "access_token",
+ * refresh_token=, access_token=, assertion= (form or query), JSON "access_token",
  * "refresh_token", "password", "client_secret", "signature", and any exact
  * occurrence of the strings in extra (NULL-terminated, may be NULL). */
 void sf_redact(const char *in, char *out, size_t cap, const char *const *extra);
@@ -272,6 +277,12 @@ int sf_parse_limit_info(const char *value, int64_t *used, int64_t *max);
 /* Backoff before retry `attempt` (0-based): min(cap, base * 2^attempt) scaled by
  * a jitter factor in [0.5, 1] taken from r01 in [0, 1). */
 long sf_backoff_ms(long base_ms, long cap_ms, int attempt, double r01);
+/* The "aud" claim of a JWT assertion for a login URL: https://test.salesforce.com
+ * for test.salesforce.com and sandbox My Domains (*.sandbox.my.salesforce.com),
+ * https://login.salesforce.com for login.salesforce.com and other My Domains
+ * (*.my.salesforce.com), else the login URL itself (an Experience Cloud site,
+ * or a loopback emulator) without a trailing slash. */
+void sf_jwt_audience(const char *login_url, char *out, size_t cap);
 /* Percent-encode everything but unreserved characters (RFC 3986). */
 int sf_url_encode(sf_buf *b, const char *s);
 

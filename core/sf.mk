@@ -3,6 +3,9 @@ core_libcore_la_SOURCES += \
 	core/sf.h core/sf_internal.h \
 	core/sf_http.c core/sf_auth.c core/sf_soql.c core/sf_query.c core/sf_page.c \
 	core/sf_describe.c core/sf_write.c core/sf_composite.c
+# libcrypto signs the assertion of the JWT bearer grant (sf_auth.c)
+core_libcore_la_CFLAGS += $(CRYPTO_CFLAGS)
+core_libcore_la_LIBADD += $(CRYPTO_LIBS)
 
 if ENABLE_TESTS
 # Unit tests of the client's pieces that need no server.
@@ -27,4 +30,10 @@ tests_unit_test_sf_emu_LDADD = core/libcore.la $(CMOCKA_LIBS) $(CURL_LIBS) $(JAN
 tests_unit_test_sf_tls_SOURCES = tests/unit/test_sf_tls.c tests/sf/emu.c tests/sf/emu.h
 tests_unit_test_sf_tls_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CURL_CFLAGS)
 tests_unit_test_sf_tls_LDADD = core/libcore.la $(CMOCKA_LIBS) $(CURL_LIBS)
+# The JWT bearer grant (keys made by the openssl CLI at test time).
+check_PROGRAMS += tests/unit/test_sf_jwt
+TESTS += tests/unit/test_sf_jwt
+tests_unit_test_sf_jwt_SOURCES = tests/unit/test_sf_jwt.c tests/sf/emu.c tests/sf/emu.h
+tests_unit_test_sf_jwt_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CURL_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_test_sf_jwt_LDADD = core/libcore.la $(CMOCKA_LIBS) $(CURL_LIBS) $(JANSSON_LIBS)
 endif

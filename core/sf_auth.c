@@ -1,18 +1,287 @@
 /*
- * sf_auth.c - OAuth2 login at the token endpoint (password, refresh_token and
- * client_credentials grants). The token response's instance_url is where every
- * data call goes, and it passes the same URL policy as the login URL. Messages
- * name the user and the grant, never a secret.
+ * sf_auth.c - OAuth2 login at the token endpoint (password, refresh_token,
+ * client_credentials and JWT bearer grants). The token response's instance_url
+ * is where every data call goes, and it passes the same URL policy as the login
+ * URL. Messages name the user, the grant and the key file, never a secret (nor
+ * the content of the key file).
  */
 #include "config.h"
 #include "sf_internal.h"
 
 #include "log.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
-static const char *const sf_grant_names[] = {"password", "refresh_token", "client_credentials"};
+static const char *const sf_grant_names[] = {"password", "refresh_token", "client_credentials",
+					     "jwt"};
+
+const char *sf_grant_name(int grant)
+{
+	if (grant < 0 || grant >= (int)(sizeof sf_grant_names / sizeof *sf_grant_names))
+		return "unknown";
+	return sf_grant_names[grant];
+}
+
+/* ---- JWT bearer ------------------------------------------------------------------ */
+
+#define SF_JWT_KEY_MAX (64 * 1024)
+#define SF_JWT_LIFETIME_S 180 /* exp = now + 3 minutes, as Salesforce's examples */
+
+/* Never prompt on the terminal for a passphrase: an encrypted key is refused. */
+static int sf_no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
+void sf_jwt_free_key(sf_client *c)
+{
+	EVP_PKEY_free(c->jwt_key);
+	c->jwt_key = NULL;
+}
+
+int sf_jwt_load_key(sf_client *c, cs_error *err)
+{
+	const char *path = c->jwt_key_file;
+	struct stat st;
+	char *text = NULL;
+	size_t len = 0;
+	int rc, fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return sf_fail(c, SF_E_CONFIG, err,
+			       "salesforce.jwt_key_file %s: cannot read the private key: %s", path,
+			       strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		rc = sf_fail(c, SF_E_CONFIG, err,
+			     "salesforce.jwt_key_file %s: not a regular file (expected the "
+			     "connected app's RSA private key, PEM)",
+			     path);
+		goto out;
+	}
+	if (st.st_size > SF_JWT_KEY_MAX) {
+		rc = sf_fail(c, SF_E_CONFIG, err,
+			     "salesforce.jwt_key_file %s: %lld bytes is too large for a PEM "
+			     "private key",
+			     path, (long long)st.st_size);
+		goto out;
+	}
+	if (st.st_mode & (S_IRGRP | S_IROTH))
+		cs_warn("sf",
+			"%s holds the private key of the JWT grant and is readable by other "
+			"users; run chmod 600 %s",
+			path, path);
+	text = malloc((size_t)st.st_size + 1);
+	if (!text) {
+		rc = sf_fail(c, SF_E_NOMEM, err, "out of memory");
+		goto out;
+	}
+	while (len < (size_t)st.st_size) {
+		ssize_t n = read(fd, text + len, (size_t)st.st_size - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = sf_fail(c, SF_E_CONFIG, err,
+				     "salesforce.jwt_key_file %s: cannot read the private key: %s",
+				     path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	text[len] = '\0';
+	if (strstr(text, "ENCRYPTED")) {
+		rc = sf_fail(c, SF_E_CONFIG, err,
+			     "salesforce.jwt_key_file %s: the private key is protected by a "
+			     "passphrase; crmsync needs it unencrypted (openssl pkey -in KEY -out "
+			     "NEWKEY, then chmod 600 NEWKEY)",
+			     path);
+		goto out;
+	}
+	BIO *bio = BIO_new_mem_buf(text, (int)len);
+	EVP_PKEY *pk = bio ? PEM_read_bio_PrivateKey(bio, NULL, sf_no_passphrase, NULL) : NULL;
+	BIO_free(bio);
+	ERR_clear_error();
+	if (!pk) {
+		const char *what = "no PEM private key (expected -----BEGIN PRIVATE KEY----- or "
+				   "-----BEGIN RSA PRIVATE KEY-----)";
+		if (strstr(text, "-----BEGIN CERTIFICATE-----"))
+			what = "a certificate, not a private key: the certificate goes to the "
+			       "connected app, crmsync needs the private key it was made with";
+		else if (strstr(text, "-----BEGIN PUBLIC KEY-----"))
+			what = "a public key, not the private key";
+		rc = sf_fail(c, SF_E_CONFIG, err, "salesforce.jwt_key_file %s: holds %s", path,
+			     what);
+		goto out;
+	}
+	if (EVP_PKEY_base_id(pk) != EVP_PKEY_RSA) {
+		const char *t = OBJ_nid2sn(EVP_PKEY_base_id(pk));
+		EVP_PKEY_free(pk);
+		rc = sf_fail(c, SF_E_CONFIG, err,
+			     "salesforce.jwt_key_file %s: holds a%s %s key; Salesforce's JWT "
+			     "bearer flow signs with RS256 and needs an RSA key",
+			     path, t && strchr("AEIOU", t[0]) ? "n" : "", t ? t : "non-RSA");
+		goto out;
+	}
+	sf_jwt_free_key(c);
+	c->jwt_key = pk;
+	rc = 0;
+out:
+	if (text) {
+		OPENSSL_cleanse(text, len);
+		free(text);
+	}
+	close(fd);
+	return rc;
+}
+
+static void sf_b64url(sf_buf *b, const unsigned char *p, size_t n)
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	char q[4];
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)p[i] << 16;
+		size_t k = n - i >= 3 ? 3 : n - i;
+		if (k > 1)
+			v |= (unsigned)p[i + 1] << 8;
+		if (k > 2)
+			v |= p[i + 2];
+		q[0] = a[(v >> 18) & 63];
+		q[1] = a[(v >> 12) & 63];
+		q[2] = a[(v >> 6) & 63];
+		q[3] = a[v & 63];
+		sf_buf_add(b, q, k + 1); /* no padding */
+	}
+}
+
+void sf_jwt_audience(const char *login_url, char *out, size_t cap)
+{
+	const char *h = strstr(login_url, "://");
+	h = h ? h + 3 : login_url;
+	size_t hl = strcspn(h, "/:?#");
+	char host[256];
+	snprintf(host, sizeof host, "%.*s", (int)(hl < sizeof host ? hl : sizeof host - 1), h);
+	for (char *p = host; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	size_t n = strlen(host);
+#define SF_ENDS(s) (n > strlen(s) && strcmp(host + n - strlen(s), (s)) == 0)
+	if (strcmp(host, "test.salesforce.com") == 0 || SF_ENDS(".sandbox.my.salesforce.com") ||
+	    (SF_ENDS(".my.salesforce.com") && strstr(host, "--")))
+		snprintf(out, cap, "https://test.salesforce.com");
+	else if (strcmp(host, "login.salesforce.com") == 0 || SF_ENDS(".my.salesforce.com"))
+		snprintf(out, cap, "https://login.salesforce.com");
+	else {
+		snprintf(out, cap, "%s", login_url);
+		for (size_t l = strlen(out); l && out[l - 1] == '/'; l--)
+			out[l - 1] = '\0';
+	}
+#undef SF_ENDS
+}
+
+int sf_jwt_assertion(sf_client *c, int64_t now_s, sf_buf *b, cs_error *err)
+{
+	static const char header[] = "{\"alg\":\"RS256\"}";
+	char aud[512];
+	unsigned char *sig = NULL;
+	size_t siglen = 0;
+	EVP_MD_CTX *md = NULL;
+	int rc = 0;
+
+	if (!c->jwt_key && (rc = sf_jwt_load_key(c, err)))
+		return rc;
+	sf_jwt_audience(c->login_url, aud, sizeof aud);
+	json_t *claims = json_pack("{s:s,s:s,s:s,s:I}", "iss", c->client_id, "sub",
+				   c->username ? c->username : "", "aud", aud, "exp",
+				   (json_int_t)(now_s + SF_JWT_LIFETIME_S));
+	char *ctext = claims ? json_dumps(claims, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(claims);
+	b->len = 0;
+	sf_b64url(b, (const unsigned char *)header, sizeof header - 1);
+	sf_buf_add(b, ".", 1);
+	if (ctext)
+		sf_b64url(b, (const unsigned char *)ctext, strlen(ctext));
+	free(ctext);
+	if (!ctext || b->oom) {
+		rc = sf_fail(c, SF_E_NOMEM, err, "out of memory");
+		goto out;
+	}
+	md = EVP_MD_CTX_new();
+	if (!md || EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, c->jwt_key) != 1 ||
+	    EVP_DigestSign(md, NULL, &siglen, (const unsigned char *)b->s, b->len) != 1 ||
+	    !(sig = malloc(siglen)) ||
+	    EVP_DigestSign(md, sig, &siglen, (const unsigned char *)b->s, b->len) != 1) {
+		unsigned long e = ERR_peek_last_error();
+		rc = sf_fail(c, SF_E_CONFIG, err,
+			     "signing the JWT assertion with salesforce.jwt_key_file %s failed: %s",
+			     c->jwt_key_file, e ? ERR_reason_error_string(e) : "out of memory");
+		ERR_clear_error();
+		goto out;
+	}
+	sf_buf_add(b, ".", 1);
+	sf_b64url(b, sig, siglen);
+	if (b->oom)
+		rc = sf_fail(c, SF_E_NOMEM, err, "out of memory");
+out:
+	EVP_MD_CTX_free(md);
+	free(sig);
+	return rc;
+}
+
+/* A clearer message for what Salesforce says about a refused JWT assertion. */
+static int sf_jwt_refused(sf_client *c, const char *e, const char *d, cs_error *err)
+{
+	char aud[512];
+	const char *who = c->username;
+	const char *desc = d ? d : e;
+
+	if (strstr(desc, "approved"))
+		return sf_fail(c, SF_E_AUTH, err,
+			       "Salesforce refused the JWT login of user %s: %s: the connected app "
+			       "%s is not authorized for this user; set its policy to \"Admin "
+			       "approved users are pre-authorized\" and add the user's profile or "
+			       "permission set (or check salesforce.username)",
+			       who, desc, c->client_id);
+	if (strstr(desc, "audience")) {
+		sf_jwt_audience(c->login_url, aud, sizeof aud);
+		return sf_fail(c, SF_E_AUTH, err,
+			       "Salesforce refused the JWT login of user %s: %s: the assertion's "
+			       "audience was %s (from salesforce.login_url %s); use "
+			       "https://login.salesforce.com or your My Domain for production, "
+			       "https://test.salesforce.com for a sandbox",
+			       who, desc, aud, c->login_url);
+	}
+	if (strstr(desc, "expired"))
+		return sf_fail(c, SF_E_AUTH, err,
+			       "Salesforce refused the JWT login of user %s: %s: the assertion "
+			       "(valid %d s) had expired by Salesforce's clock; check this "
+			       "machine's clock (NTP)",
+			       who, desc, SF_JWT_LIFETIME_S);
+	if (strstr(desc, "assertion") || strstr(desc, "signature"))
+		return sf_fail(c, SF_E_AUTH, err,
+			       "Salesforce refused the JWT login of user %s: %s: the signature or "
+			       "a claim was not accepted; check that the certificate uploaded to "
+			       "the connected app %s was made from salesforce.jwt_key_file %s, and "
+			       "this machine's clock",
+			       who, desc, c->client_id, c->jwt_key_file);
+	return sf_fail(c, SF_E_AUTH, err,
+		       "Salesforce refused the credentials of user %s (grant jwt): %s", who, desc);
+}
 
 static int sf_form_add(sf_buf *b, const char *key, const char *val)
 {
@@ -39,7 +308,8 @@ int sf_auth_login(sf_client *c, cs_error *err)
 	long status = 0;
 	int rc;
 	const char *who = c->username ? c->username : c->client_id;
-	const char *gname = sf_grant_names[c->grant];
+	const char *gname = sf_grant_name(c->grant);
+	sf_buf jwt = {0};
 
 	switch (c->grant) {
 	case SF_GRANT_PASSWORD:
@@ -56,6 +326,12 @@ int sf_auth_login(sf_client *c, cs_error *err)
 		sf_form_add(&form, "client_id", c->client_id);
 		if (c->client_secret)
 			sf_form_add(&form, "client_secret", c->client_secret);
+		break;
+	case SF_GRANT_JWT:
+		if ((rc = sf_jwt_assertion(c, (int64_t)time(NULL), &jwt, err)))
+			goto out;
+		sf_form_add(&form, "grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer");
+		sf_form_add(&form, "assertion", jwt.s);
 		break;
 	default:
 		sf_form_add(&form, "grant_type", "client_credentials");
@@ -87,7 +363,10 @@ int sf_auth_login(sf_client *c, cs_error *err)
 		e = json_string_value(json_object_get(j, "error"));
 		d = json_string_value(json_object_get(j, "error_description"));
 		snprintf(c->code, sizeof c->code, "%s", e ? e : "");
-		if (e && (strcmp(e, "invalid_grant") == 0 || strcmp(e, "invalid_client") == 0 ||
+		if (e && c->grant == SF_GRANT_JWT && strcmp(e, "invalid_grant") == 0)
+			rc = sf_jwt_refused(c, e, d, err);
+		else if (e &&
+			 (strcmp(e, "invalid_grant") == 0 || strcmp(e, "invalid_client") == 0 ||
 			  strcmp(e, "inactive_user") == 0 || strcmp(e, "invalid_client_id") == 0))
 			rc = sf_fail(c, SF_E_AUTH, err,
 				     "Salesforce refused the credentials of user %s (grant %s): %s",
@@ -158,5 +437,6 @@ int sf_auth_login(sf_client *c, cs_error *err)
 out:
 	json_decref(j);
 	sf_wipe_buf(&form);
+	sf_wipe_buf(&jwt);
 	return rc;
 }

@@ -224,8 +224,8 @@ static int sf_prefix_ci(const char *p, const char *key)
 void sf_redact(const char *in, char *out, size_t cap, const char *const *extra)
 {
 	static const char *const form_keys[] = {
-	    "password=", "client_secret=", "refresh_token=", "access_token=", "token=", "code=",
-	    NULL};
+	    "password=", "client_secret=", "refresh_token=", "access_token=",
+	    "token=",	 "code=",	   "assertion=",     NULL};
 	static const char *const json_keys[] = {"\"access_token\"", "\"refresh_token\"",
 						"\"password\"",	    "\"client_secret\"",
 						"\"signature\"",    NULL};
@@ -530,7 +530,18 @@ sf_client *sf_client_new(const sf_config *cfg, cs_error *err)
 		       "the client_credentials grant needs salesforce.client_secret");
 		goto fail;
 	}
-	if (cfg->grant < SF_GRANT_PASSWORD || cfg->grant > SF_GRANT_CLIENT_CREDENTIALS) {
+	if (cfg->grant == SF_GRANT_JWT && (!cfg->username || !*cfg->username)) {
+		cs_err(err, CRMSYNC_EINVAL,
+		       "the jwt grant needs salesforce.username (the user the token is for)");
+		goto fail;
+	}
+	if (cfg->grant == SF_GRANT_JWT && (!cfg->jwt_key_file || !*cfg->jwt_key_file)) {
+		cs_err(err, CRMSYNC_EINVAL,
+		       "the jwt grant needs salesforce.jwt_key_file (the connected app's RSA "
+		       "private key, PEM)");
+		goto fail;
+	}
+	if (cfg->grant < SF_GRANT_PASSWORD || cfg->grant > SF_GRANT_JWT) {
 		cs_err(err, CRMSYNC_EINVAL, "unknown Salesforce grant %d", cfg->grant);
 		goto fail;
 	}
@@ -551,6 +562,7 @@ sf_client *sf_client_new(const sf_config *cfg, cs_error *err)
 	c->refresh_token = sf_strdup0(cfg->refresh_token);
 	c->ca_file = cfg->ca_file && *cfg->ca_file ? strdup(cfg->ca_file) : NULL;
 	c->grant = cfg->grant;
+	c->jwt_key_file = cfg->grant == SF_GRANT_JWT ? strdup(cfg->jwt_key_file) : NULL;
 	c->connect_timeout_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 10000;
 	c->transfer_timeout_ms = cfg->transfer_timeout_ms > 0 ? cfg->transfer_timeout_ms : 60000;
 	c->retry_base_ms = cfg->retry_base_ms > 0 ? cfg->retry_base_ms : 500;
@@ -564,10 +576,14 @@ sf_client *sf_client_new(const sf_config *cfg, cs_error *err)
 	c->curl = curl_easy_init();
 	if (!c->login_url || !c->client_id || !c->curl ||
 	    (cfg->client_secret && !c->client_secret) || (cfg->username && !c->username) ||
-	    (cfg->password && !c->password) || (cfg->refresh_token && !c->refresh_token)) {
+	    (cfg->password && !c->password) || (cfg->refresh_token && !c->refresh_token) ||
+	    (cfg->grant == SF_GRANT_JWT && !c->jwt_key_file)) {
 		cs_err(err, CRMSYNC_ENOMEM, "out of memory creating the Salesforce client");
 		goto fail;
 	}
+	/* a bad key is a configuration error: found now, not at the first login */
+	if (c->grant == SF_GRANT_JWT && sf_jwt_load_key(c, err))
+		goto fail;
 	return c;
 fail:
 	sf_client_free(c);
@@ -600,6 +616,8 @@ void sf_client_free(sf_client *c)
 	sf_free_secret(c->auth_header);
 	free(c->instance_url);
 	free(c->ca_file);
+	free(c->jwt_key_file);
+	sf_jwt_free_key(c);
 	free(c->body);
 	sf_describe_cache_free(c);
 	for (size_t i = 0; i < c->page_cap; i++)
@@ -885,14 +903,12 @@ int sf_http(sf_client *c, const struct sf_req *r, long *status, cs_error *err)
 			}
 			c->status = 401;
 			const char *who = c->username ? c->username : c->client_id;
-			static const char *const gname[] = {"password", "refresh_token",
-							    "client_credentials"};
 			rc = sf_fail(
 			    c, SF_E_AUTH, err,
 			    "Salesforce refused the credentials of user %s (grant %s): the "
 			    "session was rejected again right after logging in (%s %s, HTTP "
 			    "401)",
-			    who, gname[c->grant], r->method, path);
+			    who, sf_grant_name(c->grant), r->method, path);
 			goto out;
 		}
 		rc = 0;

@@ -17,6 +17,8 @@ struct sf_client {
 	/* configuration (copies) */
 	char *login_url, *client_id, *client_secret, *username, *password, *refresh_token;
 	int grant;
+	char *jwt_key_file;
+	void *jwt_key; /* EVP_PKEY * of the JWT grant (sf_auth.c), or NULL */
 	char api_version[16];
 	char *ca_file;
 	long connect_timeout_ms, transfer_timeout_ms, retry_base_ms, retry_max_ms;
@@ -90,6 +92,14 @@ int sf_data_path(sf_client *c, sf_buf *b, const char *fmt, ...) CRMSYNC_PRINTF(3
 void sf_url_path(const char *url, char *out, size_t cap);
 
 int sf_auth_login(sf_client *c, cs_error *err);
+/* JWT grant (sf_auth.c): read and check c->jwt_key_file into c->jwt_key (errors
+ * name the file and the problem, never its content; warns when others may read
+ * it); free it; and the signed assertion for "now" (unix seconds) into b. */
+int sf_jwt_load_key(sf_client *c, cs_error *err);
+void sf_jwt_free_key(sf_client *c);
+int sf_jwt_assertion(sf_client *c, int64_t now_s, sf_buf *b, cs_error *err);
+/* The name of a grant for messages ("password", "jwt", ...). */
+const char *sf_grant_name(int grant);
 void sf_describe_cache_free(sf_client *c);
 
 /* Decode one query page from its JSON text into c->page (sf_page.c); the
