@@ -191,83 +191,139 @@ static int sf_date_field(sf_client *c, json_t *j, const char *key, int64_t *out,
 	return 0;
 }
 
+/* One getUpdated/getDeleted walk: the caller's callback and what the answers
+ * said so far. */
+struct sf_repl {
+	const char *type, *what; /* "Lead", "getUpdated" */
+	int deleted;
+	sf_updated_cb ucb;
+	sf_deleted_cb dcb;
+	void *ud;
+	int64_t latest, earliest;
+	int calls;
+};
+
+/* Hand one answer's ids to the callback and note its dates. */
+static int sf_replication_deliver(sf_client *c, struct sf_repl *x, json_t *j, cs_error *err)
+{
+	int rc;
+	int64_t latest = 0, earliest = 0;
+	json_t *arr = json_object_get(j, x->deleted ? "deletedRecords" : "ids");
+	if (!json_is_array(arr))
+		return sf_fail(c, SF_E_PARSE, err, "%s of %s: the response has no %s", x->what,
+			       x->type, x->deleted ? "deletedRecords" : "ids");
+	if ((rc = sf_date_field(c, j, "latestDateCovered", &latest, 1, err)))
+		return rc;
+	if (x->deleted && (rc = sf_date_field(c, j, "earliestDateAvailable", &earliest, 0, err)))
+		return rc;
+	x->latest = latest;
+	if (earliest > x->earliest)
+		x->earliest = earliest;
+	size_t i;
+	json_t *v;
+	json_array_foreach(arr, i, v)
+	{
+		if (!x->deleted) {
+			if (!json_is_string(v))
+				return sf_fail(c, SF_E_PARSE, err,
+					       "getUpdated of %s: id %zu is not a string", x->type,
+					       i);
+			if ((rc = x->ucb(x->ud, json_string_value(v), err)))
+				return rc;
+			continue;
+		}
+		const char *id = json_string_value(json_object_get(v, "id"));
+		int64_t when = 0;
+		if (!id || sf_date_field(c, v, "deletedDate", &when, 1, err))
+			return sf_fail(c, SF_E_PARSE, err,
+				       "getDeleted of %s: record %zu lacks id or deletedDate",
+				       x->type, i);
+		if ((rc = x->dcb(x->ud, id, when, err)))
+			return rc;
+	}
+	return 0;
+}
+
+/* [start, end): ask for the window; when Salesforce refuses it for holding too
+ * many ids (EXCEEDED_ID_LIMIT, over 600,000), ask for its two halves (split on a
+ * minute, the API's resolution) in order, and so on down to one minute. The
+ * halves do not overlap (start is inclusive, end exclusive), so every id comes
+ * once, in time order. A half whose latestDateCovered stops short of its end
+ * (an open transaction) ends the walk there, as the whole window would have. */
+static int sf_replication_walk(sf_client *c, struct sf_repl *x, int64_t start, int64_t end,
+			       cs_error *err)
+{
+	json_t *j = NULL;
+	int rc;
+
+	x->calls++;
+	c->code[0] = '\0'; /* only this answer's errorCode decides a split */
+	rc =
+	    sf_replication_get(c, x->type, x->deleted ? "deleted" : "updated", start, end, &j, err);
+	if (rc && strcmp(c->code, "EXCEEDED_ID_LIMIT") == 0) {
+		char a[40], b[40];
+		cs_format_datetime(start, a, sizeof a);
+		cs_format_datetime(end, b, sizeof b);
+		if (end - start <= 60000)
+			return sf_fail(
+			    c, SF_E_HTTP, err,
+			    "%s of %s: more records changed in the minute from %s than "
+			    "Salesforce lists in one answer (EXCEEDED_ID_LIMIT), and a "
+			    "minute cannot be split; pull this object with a query instead",
+			    x->what, x->type, a);
+		int64_t mid = start + (end - start) / 2;
+		mid -= mid % 60000;
+		cs_debug("sf", "%s of %s from %s to %s: too many ids, asking for each half",
+			 x->what, x->type, a, b);
+		if ((rc = sf_replication_walk(c, x, start, mid, err)))
+			return rc;
+		if (x->latest < mid)
+			return 0;
+		return sf_replication_walk(c, x, mid, end, err);
+	}
+	if (!rc)
+		rc = sf_replication_deliver(c, x, j, err);
+	json_decref(j);
+	return rc;
+}
+
 int sf_get_updated(sf_client *c, const char *type, int64_t start_ms, int64_t end_ms,
 		   sf_updated_cb cb, void *ud, int64_t *latest_covered, cs_error *err)
 {
-	json_t *j = NULL;
+	struct sf_repl x = {.type = type, .what = "getUpdated", .ucb = cb, .ud = ud};
 	int rc;
 
 	sf_ok(c);
 	if ((rc = sf_replication_range(c, "getUpdated", &start_ms, &end_ms, 30, err)))
 		return rc;
-	if ((rc = sf_replication_get(c, type, "updated", start_ms, end_ms, &j, err)))
+	if ((rc = sf_replication_walk(c, &x, start_ms, end_ms, err)))
 		return rc;
-	json_t *ids = json_object_get(j, "ids");
-	if (!json_is_array(ids)) {
-		rc = sf_fail(c, SF_E_PARSE, err, "getUpdated of %s: the response has no ids", type);
-		goto out;
-	}
-	if ((rc = sf_date_field(c, j, "latestDateCovered", latest_covered, 1, err)))
-		goto out;
-	size_t i;
-	json_t *v;
-	json_array_foreach(ids, i, v)
-	{
-		if (!json_is_string(v)) {
-			rc = sf_fail(c, SF_E_PARSE, err, "getUpdated of %s: id %zu is not a string",
-				     type, i);
-			goto out;
-		}
-		if ((rc = cb(ud, json_string_value(v), err)))
-			goto out;
-	}
-out:
-	json_decref(j);
-	return rc;
+	*latest_covered = x.latest;
+	if (x.calls > 1)
+		cs_debug("sf", "getUpdated of %s: the window took %d calls", type, x.calls);
+	sf_ok(c);
+	return 0;
 }
 
 int sf_get_deleted(sf_client *c, const char *type, int64_t start_ms, int64_t end_ms,
 		   sf_deleted_cb cb, void *ud, int64_t *latest_covered, int64_t *earliest_available,
 		   cs_error *err)
 {
-	json_t *j = NULL;
+	struct sf_repl x = {.type = type, .what = "getDeleted", .deleted = 1, .dcb = cb, .ud = ud};
 	int rc;
-	int64_t dummy;
 
 	sf_ok(c);
-	if ((rc = sf_replication_range(c, "getDeleted", &start_ms, &end_ms, 15, err)))
-		return rc;
-	if ((rc = sf_replication_get(c, type, "deleted", start_ms, end_ms, &j, err)))
-		return rc;
-	json_t *recs = json_object_get(j, "deletedRecords");
-	if (!json_is_array(recs)) {
-		rc = sf_fail(c, SF_E_PARSE, err,
-			     "getDeleted of %s: the response has no deletedRecords", type);
-		goto out;
-	}
-	if ((rc = sf_date_field(c, j, "latestDateCovered", latest_covered, 1, err)))
-		goto out;
 	if (earliest_available)
 		*earliest_available = 0;
-	if ((rc = sf_date_field(c, j, "earliestDateAvailable",
-				earliest_available ? earliest_available : &dummy, 0, err)))
-		goto out;
-	size_t i;
-	json_t *v;
-	json_array_foreach(recs, i, v)
-	{
-		const char *id = json_string_value(json_object_get(v, "id"));
-		int64_t when = 0;
-		if (!id || sf_date_field(c, v, "deletedDate", &when, 1, err)) {
-			rc = sf_fail(c, SF_E_PARSE, err,
-				     "getDeleted of %s: record %zu lacks id or deletedDate", type,
-				     i);
-			goto out;
-		}
-		if ((rc = cb(ud, id, when, err)))
-			goto out;
-	}
-out:
-	json_decref(j);
-	return rc;
+	if ((rc = sf_replication_range(c, "getDeleted", &start_ms, &end_ms, 15, err)))
+		return rc;
+	if ((rc = sf_replication_walk(c, &x, start_ms, end_ms, err)))
+		return rc;
+	*latest_covered = x.latest;
+	if (earliest_available)
+		*earliest_available = x.earliest;
+	if (x.calls > 1)
+		cs_debug("sf", "getDeleted of %s: the window took %d calls", type, x.calls);
+	sf_ok(c);
+	return 0;
 }

@@ -1,6 +1,7 @@
 /* test_sf_emu.c - the Salesforce client against tests/sfemu: the three grants,
  * describe with If-Modified-Since, paging (with a 401 and a dead locator between
- * pages), COUNT, getUpdated/getDeleted, collection writes with per-record
+ * pages), COUNT, getUpdated/getDeleted (split when a window holds too many
+ * ids), collection writes with per-record
  * errors, composite, the API budget, and every injected fault: 500, 503 HTML,
  * 429, dropped connection, timeout, truncated JSON, REQUEST_LIMIT_EXCEEDED.
  * Each test starts its own emulator on a free port. */
@@ -869,6 +870,95 @@ static void test_replication(void **state)
 	fx_stop(f);
 }
 
+/* ids in the order the callbacks got them */
+struct idseq {
+	int n;
+	char ids[32][19];
+};
+
+static int seq_upd(void *ud, const char *id, cs_error *err)
+{
+	struct idseq *q = ud;
+	if (q->n < 32)
+		snprintf(q->ids[q->n], sizeof q->ids[0], "%s", id);
+	q->n++;
+	return 0;
+}
+
+static int seq_del(void *ud, const char *id, int64_t when, cs_error *err)
+{
+	return when > 0 ? seq_upd(ud, id, err) : CRMSYNC_EINVAL;
+}
+
+/* A window holding more ids than Salesforce lists in one answer
+ * (EXCEEDED_ID_LIMIT; the emulator's maxIds lowered to 4): the client asks for
+ * halves of it and hands every id over once, in time order, with the whole
+ * window covered. A single minute over the limit cannot be split: a clear error. */
+static void test_replication_split(void **state)
+{
+	struct fx *f = fx_start(NULL);
+	int64_t now = cs_now_ms();
+	int64_t base = now - 40 * 60000;
+	base -= base % 60000;
+	int64_t end = base + 37 * 60000;
+	char ids[12][19];
+	/* 12 leads, one every 3 minutes; then 5 in the 38th minute */
+	for (int i = 0; i < 17; i++) {
+		int64_t ts = i < 12 ? base + i * 180000 + 10000 : end + 1000 + i;
+		ctl_ok(emu_ctlf(&f->e, "POST", "/__emu/records/Lead",
+				"{\"op\":\"create\",\"fields\":{\"LastName\":\"Split%d\","
+				"\"Company\":\"Split Co\"},\"ts\":%lld}",
+				i, (long long)ts),
+		       &f->e, "create");
+		json_t *j = json_loads(f->e.body, 0, NULL);
+		const char *id = json_string_value(json_object_get(j, "id"));
+		assert_non_null(id);
+		if (i < 12)
+			snprintf(ids[i], sizeof ids[i], "%s", id);
+		json_decref(j);
+	}
+	ctl_ok(emu_ctl(&f->e, "POST", "/__emu/config", "{\"maxIds\":4}"), &f->e, "config");
+	assert_int_equal(sf_login(f->c, &f->err), 0);
+	clear_log(f);
+
+	struct idseq q = {0};
+	int64_t latest = 0, earliest = 0;
+	if (sf_get_updated(f->c, "Lead", base, end, seq_upd, &q, &latest, &f->err))
+		fail_msg("getUpdated over a split window: %s", f->err.msg);
+	assert_int_equal(q.n, 12);
+	for (int i = 0; i < 12; i++)
+		assert_string_equal(q.ids[i], ids[i]);
+	assert_true(latest == end);
+	assert_int_equal(sf_error_kind(f->c), SF_OK);
+	long n = calls(f, "/services/data/v59.0/sobjects/Lead/updated");
+	assert_true(n >= 5); /* refused, then halves down to windows of at most 4 ids */
+	assert_true(n <= 13);
+
+	/* one minute with 5 changes: nothing to split */
+	q.n = 0;
+	assert_int_not_equal(
+	    sf_get_updated(f->c, "Lead", end, end + 60000, seq_upd, &q, &latest, &f->err), 0);
+	assert_int_equal(q.n, 0);
+	assert_string_equal(sf_error_code(f->c), "EXCEEDED_ID_LIMIT");
+	assert_non_null(strstr(f->err.msg, "a minute cannot be split"));
+
+	/* getDeleted the same way: the 12 deleted one every 3 minutes */
+	for (int i = 0; i < 12; i++)
+		ctl_ok(emu_ctlf(&f->e, "POST", "/__emu/records/Lead",
+				"{\"op\":\"delete\",\"id\":\"%s\",\"ts\":%lld}", ids[i],
+				(long long)(base + i * 180000 + 20000)),
+		       &f->e, "delete");
+	q.n = 0;
+	if (sf_get_deleted(f->c, "Lead", base, end, seq_del, &q, &latest, &earliest, &f->err))
+		fail_msg("getDeleted over a split window: %s", f->err.msg);
+	assert_int_equal(q.n, 12);
+	for (int i = 0; i < 12; i++)
+		assert_string_equal(q.ids[i], ids[i]);
+	assert_true(latest == end);
+	assert_true(earliest > 0);
+	fx_stop(f);
+}
+
 static void test_composite(void **state)
 {
 	struct fx *f = fx_start(NULL);
@@ -980,6 +1070,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_teardown(test_writes_batched, teardown),
 	    cmocka_unit_test_teardown(test_create_not_retried, teardown),
 	    cmocka_unit_test_teardown(test_replication, teardown),
+	    cmocka_unit_test_teardown(test_replication_split, teardown),
 	    cmocka_unit_test_teardown(test_composite, teardown),
 	    cmocka_unit_test_teardown(test_no_secret_in_logs, teardown),
 	};
