@@ -283,6 +283,11 @@ long sf_backoff_ms(long base_ms, long cap_ms, int attempt, double r01);
  * (*.my.salesforce.com), else the login URL itself (an Experience Cloud site,
  * or a loopback emulator) without a trailing slash. */
 void sf_jwt_audience(const char *login_url, char *out, size_t cap);
+/* Seconds to wait from a Retry-After header value: delay-seconds or an
+ * HTTP-date (relative to now_s); 0 when absent, malformed or past; at most a
+ * day. The wait before a retry is the larger of this and the backoff, capped
+ * by the client's retry_max_ms. */
+long sf_parse_retry_after(const char *value, int64_t now_s);
 /* Percent-encode everything but unreserved characters (RFC 3986). */
 int sf_url_encode(sf_buf *b, const char *s);
 

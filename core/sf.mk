@@ -30,6 +30,13 @@ tests_unit_test_sf_emu_LDADD = core/libcore.la $(CMOCKA_LIBS) $(CURL_LIBS) $(JAN
 tests_unit_test_sf_tls_SOURCES = tests/unit/test_sf_tls.c tests/sf/emu.c tests/sf/emu.h
 tests_unit_test_sf_tls_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CURL_CFLAGS)
 tests_unit_test_sf_tls_LDADD = core/libcore.la $(CMOCKA_LIBS) $(CURL_LIBS)
+# Retry-After on 503/429, against a scripted HTTP server in the test (the
+# emulator's faults send no headers).
+check_PROGRAMS += tests/unit/test_sf_retry
+TESTS += tests/unit/test_sf_retry
+tests_unit_test_sf_retry_SOURCES = tests/unit/test_sf_retry.c
+tests_unit_test_sf_retry_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_sf_retry_LDADD = core/libcore.la $(CMOCKA_LIBS) -lpthread
 # The JWT bearer grant (keys made by the openssl CLI at test time).
 check_PROGRAMS += tests/unit/test_sf_jwt
 TESTS += tests/unit/test_sf_jwt

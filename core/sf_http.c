@@ -478,6 +478,31 @@ static void sf_header_value(const char *line, size_t n, size_t klen, char *out, 
 	out[vn] = '\0';
 }
 
+long sf_parse_retry_after(const char *v, int64_t now_s)
+{
+	int64_t s = 0;
+
+	while (*v == ' ' || *v == '\t')
+		v++;
+	if (*v >= '0' && *v <= '9') {
+		char *end;
+		errno = 0;
+		long long n = strtoll(v, &end, 10);
+		end += strspn(end, " \t");
+		if (*end)
+			return 0;
+		s = errno == ERANGE ? 86400 : n;
+	} else if (*v) {
+		time_t t = curl_getdate(v, NULL); /* the HTTP-date form */
+		if (t <= 0)
+			return 0;
+		s = (int64_t)t - now_s;
+	}
+	if (s <= 0)
+		return 0;
+	return s > 86400 ? 86400 : (long)s;
+}
+
 static size_t sf_on_header(char *line, size_t size, size_t nmemb, void *ud)
 {
 	sf_client *c = ud;
@@ -497,7 +522,7 @@ static size_t sf_on_header(char *line, size_t size, size_t nmemb, void *ud)
 		sf_header_value(line, n, 14, c->last_modified, sizeof c->last_modified);
 	} else if (n > 12 && strncasecmp(line, "retry-after:", 12) == 0) {
 		sf_header_value(line, n, 12, v, sizeof v);
-		c->retry_after_s = strtol(v, NULL, 10);
+		c->retry_after_s = sf_parse_retry_after(v, (int64_t)time(NULL));
 	}
 	return n;
 }

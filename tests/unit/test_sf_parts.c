@@ -260,6 +260,25 @@ static void test_backoff(void **state)
 		}
 }
 
+static void test_retry_after(void **state)
+{
+	/* Sun, 06 Nov 1994 08:49:37 GMT = 784111777 */
+	const int64_t now = 784111777;
+	assert_int_equal(sf_parse_retry_after("120", now), 120);
+	assert_int_equal(sf_parse_retry_after(" 7 ", now), 7);
+	assert_int_equal(sf_parse_retry_after("0", now), 0);
+	assert_int_equal(sf_parse_retry_after("", now), 0);
+	assert_int_equal(sf_parse_retry_after("-5", now), 0);
+	assert_int_equal(sf_parse_retry_after("12abc", now), 0);
+	assert_int_equal(sf_parse_retry_after("soon", now), 0);
+	/* bounded, and no overflow for absurd values */
+	assert_int_equal(sf_parse_retry_after("999999999999999999999999", now), 86400);
+	assert_int_equal(sf_parse_retry_after("100000", now), 86400);
+	/* the HTTP-date form, relative to now; a past date means no wait */
+	assert_int_equal(sf_parse_retry_after("Sun, 06 Nov 1994 08:50:07 GMT", now), 30);
+	assert_int_equal(sf_parse_retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now), 0);
+}
+
 static void test_redact(void **state)
 {
 	char out[1024];
@@ -401,6 +420,7 @@ int main(void)
 	    cmocka_unit_test(test_page_escapes),
 	    cmocka_unit_test(test_limit_info),
 	    cmocka_unit_test(test_backoff),
+	    cmocka_unit_test(test_retry_after),
 	    cmocka_unit_test(test_redact),
 	    cmocka_unit_test(test_url_policy),
 	    cmocka_unit_test(test_config_checks),
