@@ -35,12 +35,17 @@ typedef struct sqb_bval {
 
 /* Upsert statements for one list of record fields, in record order. */
 typedef struct sqb_upsert_set {
-	size_t npos;  /* fields in the record */
-	char **names; /* their names, lowercase */
-	int *role;    /* per position: field index or SQB_ROLE_* */
-	size_t ncols; /* positions with role >= 0 */
+	size_t npos;   /* fields in the record */
+	char **names;  /* their names, lowercase */
+	int *role;     /* per position: field index or SQB_ROLE_* */
+	size_t ncols;  /* positions with role >= 0 */
+	size_t id_pos; /* position of Id in the record */
 	sqlite3_stmt *sel, *ins, *upd;
 	sqb_bval *bv; /* ncols values of the record being written */
+	/* The page-at-a-time insert of a first copy (sqlite_rows.c): one
+	 * statement inserting SQB_BULK_ROWS rows, and their values. */
+	sqlite3_stmt *bulk;
+	sqb_bval *bulk_bv;
 	struct sqb_upsert_set *next;
 } sqb_upsert_set;
 
@@ -59,7 +64,8 @@ typedef struct sqb_unit {
 	sqb_field *fields;
 	sqb_upsert_set *sets;
 	size_t nsets;
-	int last_new; /* the last record upserted was new */
+	int last_new;	     /* the last record upserted was new */
+	sqlite3_stmt *probe; /* is any row's id within a range? */
 	struct sqb_unit *next;
 } sqb_unit;
 
