@@ -1,8 +1,9 @@
 /*
  * schema_default.c - the built-in schema: the ten standard objects crmsync
- * syncs plus Invoice__c, in the same JSON format --schema FILE takes (see
- * README.md). System fields (Id, IsDeleted, CreatedDate, ..., OwnerId) are
- * added by the loader. One object header and one field per line.
+ * syncs, Group (queues, which own leads and activities) and Invoice__c, in the
+ * same JSON format --schema FILE takes (see README.md). System fields (Id,
+ * IsDeleted, CreatedDate, ..., OwnerId) are added by the loader. One object
+ * header and one field per line.
  */
 #include "sfemu.h"
 

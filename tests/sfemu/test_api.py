@@ -780,6 +780,9 @@ ok(r.status == 200 and r.json["totalSize"] > 0 and all(x["OwnerId"] == groups[0]
    "WHERE Owner.Name = <queue name>", r)
 ok(q("SELECT COUNT() FROM Task WHERE OwnerId IN " + gin).json["totalSize"] > 0,
    "with queues seeded some tasks are queue-owned too")
+lw = [x for x in all_records("SELECT WhoId, Who.Name FROM Task WHERE WhoId != null") if x["WhoId"].startswith("00Q")]
+ok(lw and all(x["Who"]["Name"] and x["Who"]["attributes"]["type"] == "Lead" for x in lw),
+   "Who (Contact or Lead) reads a lead's Name too", lw[:1])
 r = ctl("POST", "records/Group", {"op": "create", "fields": {"Name": "Web Leads", "DeveloperName": "Web_Leads",
                                                           "Type": "Queue", "Email": "web-leads@example.com"}})
 QID = r.json.get("id", "")
