@@ -6,11 +6,18 @@
  * that covers it: a crash at any point resumes at the last committed page. An
  * incremental cycle starts `overlap` before the watermark so rows committed
  * late with an older stamp are not missed; rows already stored with the same
- * stamp are skipped by the backend at no write cost. */
+ * stamp are skipped by the backend at no write cost.
+ *
+ * The next page is fetched while this one is stored: its keyset query only
+ * needs this page's last (SystemModstamp, Id), so it goes out on a thread of
+ * its own (struct fq) before this page's transaction starts, and the CRM's
+ * time and ours overlap. */
 #include "config.h"
 #include "engine_int.h"
 
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,20 +105,20 @@ int cs_pull_schema(cs_engine *e, cs_unit *u, cs_error *err)
 	u->filter = u->decl->filter ? strdup(u->decl->filter) : NULL;
 
 	crmsync_unit_schema schema = {
-		.size = sizeof schema,
-		.unit = u->decl->name,
-		.sobject = u->decl->sobject,
-		.direction = u->decl->direction,
-		.nfields = u->nfields,
-		.fields = u->fields,
+	    .size = sizeof schema,
+	    .unit = u->decl->name,
+	    .sobject = u->decl->sobject,
+	    .direction = u->decl->direction,
+	    .nfields = u->nfields,
+	    .fields = u->fields,
 	};
 	rc = e->b->ensure_unit(e->bs, &schema, err);
 	if (rc)
 		return cs_err_prefix(err, "cannot lay out the table of unit %s", u->decl->name);
 	u->schema_ensured = true;
 	/* what the idle check needs to know without a describe */
-	if ((rc = e->b->state_set(e->bs, u->decl->name, "has_isdeleted", u->has_isdeleted ? "1" : "0",
-				  err)))
+	if ((rc = e->b->state_set(e->bs, u->decl->name, "has_isdeleted",
+				  u->has_isdeleted ? "1" : "0", err)))
 		return rc;
 	if (changed)
 		cs_info(u->decl->name, "schema: %zu fields synced", u->nfields);
@@ -248,14 +255,17 @@ static int settle_conflicts(struct page_ctx *pc, cs_record *rec, const char *id)
 		int policy = field_policy(u, field);
 		char lbuf[512], cbuf[512];
 		crmsync_conflict_row row = {
-			.size = sizeof row,
-			.at_ms = cs_now_ms(),
-			.unit = u->decl->name,
-			.id = id,
-			.field = field,
-			.local_value = local.type == CRMSYNC_NULL ? NULL : cs_value_text(&local, lbuf, sizeof lbuf),
-			.crm_value = crm.type == CRMSYNC_NULL ? NULL : cs_value_text(&crm, cbuf, sizeof cbuf),
-			.winner = policy == CRMSYNC_LOCAL_WINS ? "local" : "crm",
+		    .size = sizeof row,
+		    .at_ms = cs_now_ms(),
+		    .unit = u->decl->name,
+		    .id = id,
+		    .field = field,
+		    .local_value = local.type == CRMSYNC_NULL
+				       ? NULL
+				       : cs_value_text(&local, lbuf, sizeof lbuf),
+		    .crm_value =
+			crm.type == CRMSYNC_NULL ? NULL : cs_value_text(&crm, cbuf, sizeof cbuf),
+		    .winner = policy == CRMSYNC_LOCAL_WINS ? "local" : "crm",
 		};
 		if (e->b->conflict_add(e->bs, &row, &cerr))
 			cs_warn(u->decl->name, "cannot record a conflict: %s", cerr.msg);
@@ -282,15 +292,18 @@ static void progress(cs_engine *e, cs_unit *u, bool final)
 	u->progress_at = now;
 	if (e->tty) {
 		char bar[31];
-		int fill = u->total_expected > 0 ? (int)(30 * (double)u->pulled / (double)u->total_expected) : 0;
+		int fill = u->total_expected > 0
+			       ? (int)(30 * (double)u->pulled / (double)u->total_expected)
+			       : 0;
 		if (fill > 30)
 			fill = 30;
 		memset(bar, '#', (size_t)fill);
 		memset(bar + fill, '.', (size_t)(30 - fill));
 		bar[30] = '\0';
 		fprintf(stderr, "\r%-16s [%s] %" PRId64 "/%" PRId64 " %.0f rec/s%s\033[K%s",
-			u->decl->name, bar, u->pulled, u->total_expected > 0 ? u->total_expected : u->pulled,
-			rate, eta, final ? "\n" : "");
+			u->decl->name, bar, u->pulled,
+			u->total_expected > 0 ? u->total_expected : u->pulled, rate, eta,
+			final ? "\n" : "");
 	} else {
 		cs_info(u->decl->name, "initial copy: %" PRId64 " of %" PRId64 " records, %.0f/s%s",
 			u->pulled, u->total_expected, rate, eta);
@@ -357,7 +370,8 @@ static int apply_page(void *ud, const sf_page *page, cs_error *err)
 			}
 			int found = e->b->row_read(e->bs, u->decl->name, id, 0, local, &rerr);
 			if (found == CRMSYNC_ENOENT ||
-			    (found == 0 && cs_record_get(local, "is_deleted", &ldel) == 0 && ldel.u.b)) {
+			    (found == 0 && cs_record_get(local, "is_deleted", &ldel) == 0 &&
+			     ldel.u.b)) {
 				u->pull.n_skipped++;
 				continue;
 			}
@@ -379,7 +393,8 @@ static int apply_page(void *ud, const sf_page *page, cs_error *err)
 			continue;
 		/* a conversion seen for the first time goes to the plugin */
 		if (u->has_converted && hooks && hooks->on_convert &&
-		    cs_record_get(r, "IsConverted", &v) == 0 && v.type == CRMSYNC_BOOLEAN && v.u.b) {
+		    cs_record_get(r, "IsConverted", &v) == 0 && v.type == CRMSYNC_BOOLEAN &&
+		    v.u.b) {
 			crmsync_value lv;
 			if (!local && !(local = cs_record_new())) {
 				rc = cs_err(err, CRMSYNC_ENOMEM, "out of memory");
@@ -390,7 +405,8 @@ static int apply_page(void *ud, const sf_page *page, cs_error *err)
 			if (found == CRMSYNC_ENOENT ||
 			    (found == 0 && (cs_record_get(local, "IsConverted", &lv) || !lv.u.b))) {
 				if (hooks->on_convert(u->plugin->state, u->decl, r, &herr))
-					cs_engine_record_error(e, u, "pull", id, 0, "ON_CONVERT", herr.msg);
+					cs_engine_record_error(e, u, "pull", id, 0, "ON_CONVERT",
+							       herr.msg);
 			}
 		}
 		live[nlive++] = r;
@@ -414,20 +430,23 @@ static int apply_page(void *ud, const sf_page *page, cs_error *err)
 				break;
 			default:
 				u->pull.n_failed++;
-				cs_engine_record_error(e, u, "pull", cs_record_str(live[i], "Id"), 0,
-						       "STORE", "the store refused this record");
+				cs_engine_record_error(e, u, "pull", cs_record_str(live[i], "Id"),
+						       0, "STORE", "the store refused this record");
 			}
 		}
 	}
 	if (ndead) {
 		for (size_t i = 0; i < ndead; i++)
 			if (winner[i]) {
-				if ((rc = e->b->merge(e->bs, u->decl->name, dead[i], winner[i], err)))
+				if ((rc = e->b->merge(e->bs, u->decl->name, dead[i], winner[i],
+						      err)))
 					goto out;
 				if (hooks && hooks->on_merge) {
 					cs_error herr = CS_ERROR_INIT;
-					if (hooks->on_merge(u->plugin->state, u->decl, dead[i], winner[i], &herr))
-						cs_engine_record_error(e, u, "pull", dead[i], 0, "ON_MERGE", herr.msg);
+					if (hooks->on_merge(u->plugin->state, u->decl, dead[i],
+							    winner[i], &herr))
+						cs_engine_record_error(e, u, "pull", dead[i], 0,
+								       "ON_MERGE", herr.msg);
 				}
 			}
 		rc = e->b->mark_deleted(e->bs, u->decl->name, dead, winner, ndead,
@@ -442,7 +461,8 @@ static int apply_page(void *ud, const sf_page *page, cs_error *err)
 			if (out[i] == CRMSYNC_OUT_DELETED && hooks && hooks->on_delete) {
 				cs_error herr = CS_ERROR_INIT;
 				if (hooks->on_delete(u->plugin->state, u->decl, dead[i], &herr))
-					cs_engine_record_error(e, u, "pull", dead[i], 0, "ON_DELETE", herr.msg);
+					cs_engine_record_error(e, u, "pull", dead[i], 0,
+							       "ON_DELETE", herr.msg);
 			}
 		}
 	}
@@ -483,13 +503,174 @@ out:
 	return rc;
 }
 
+/* ---- a query on a thread of its own ----------------------------------------- */
+
+/* One query run by a thread, its pages handed to the engine one at a time. The
+ * client is used by one thread at a time: while the query runs, the engine
+ * stores pages of the client's other slot of records and calls nothing of the
+ * client until fq_join. A page that is not the query's last is held until the
+ * engine is done with it (fq_release): the query's next page decodes over it. */
+struct fq {
+	cs_engine *e;
+	pthread_t th;
+	bool running;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	char *soql;
+	sf_query_opts opts;
+	sf_page page;
+	bool have, released, finished, abandon;
+	int rc;
+	cs_error err;
+};
+
+static int fq_page(void *ud, const sf_page *page, cs_error *err)
+{
+	struct fq *q = ud;
+	int rc = 0;
+	pthread_mutex_lock(&q->mu);
+	q->page = *page;
+	q->have = true;
+	q->released = false;
+	pthread_cond_broadcast(&q->cv);
+	while (!page->done && !q->released && !q->abandon)
+		pthread_cond_wait(&q->cv, &q->mu);
+	if (q->abandon && !page->done)
+		rc = cs_err(err, CRMSYNC_EBUSY, "the query was abandoned");
+	pthread_mutex_unlock(&q->mu);
+	return rc;
+}
+
+static void *fq_main(void *ud)
+{
+	struct fq *q = ud;
+	int rc = sf_query(q->e->sf, q->soql, &q->opts, fq_page, q, &q->err);
+	pthread_mutex_lock(&q->mu);
+	q->rc = rc;
+	q->finished = true;
+	pthread_cond_broadcast(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+	return NULL;
+}
+
+static int fq_start(struct fq *q, cs_engine *e, const char *soql, const sf_query_opts *opts,
+		    cs_error *err)
+{
+	q->e = e;
+	q->opts = *opts;
+	q->have = q->released = q->finished = q->abandon = false;
+	q->rc = 0;
+	cs_err_clear(&q->err);
+	if (!(q->soql = strdup(soql)))
+		return cs_err(err, CRMSYNC_ENOMEM, "out of memory");
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_cond_init(&q->cv, NULL);
+	/* signals stay with the main thread, whose loop watches for them */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int r = pthread_create(&q->th, NULL, fq_main, q);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r) {
+		pthread_mutex_destroy(&q->mu);
+		pthread_cond_destroy(&q->cv);
+		free(q->soql);
+		q->soql = NULL;
+		return cs_err(err, CRMSYNC_ENOMEM, "cannot start a thread for the next page: %s",
+			      strerror(r));
+	}
+	q->running = true;
+	return 0;
+}
+
+/* The query's next page: true, or false once it ended (fq_join says how). */
+static bool fq_next(struct fq *q, sf_page *page)
+{
+	bool got = false;
+	pthread_mutex_lock(&q->mu);
+	while (!q->have && !q->finished)
+		pthread_cond_wait(&q->cv, &q->mu);
+	if (q->have) {
+		*page = q->page;
+		q->have = false;
+		got = true;
+	}
+	pthread_mutex_unlock(&q->mu);
+	return got;
+}
+
+static void fq_release(struct fq *q)
+{
+	pthread_mutex_lock(&q->mu);
+	q->released = true;
+	pthread_cond_broadcast(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+}
+
+/* Wait for the query to end (abandoning pages not taken yet): its result. */
+static int fq_join(struct fq *q, cs_error *err)
+{
+	if (!q->running)
+		return 0;
+	pthread_mutex_lock(&q->mu);
+	q->abandon = true;
+	pthread_cond_broadcast(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+	pthread_join(q->th, NULL);
+	pthread_mutex_destroy(&q->mu);
+	pthread_cond_destroy(&q->cv);
+	q->running = false;
+	free(q->soql);
+	q->soql = NULL;
+	if (q->rc && err)
+		*err = q->err;
+	return q->rc;
+}
+
+/* The keyset query of the page after (ms, id), started on slot. */
+static int pull_query_start(cs_engine *e, cs_unit *u, struct fq *q, int slot, int64_t ms,
+			    const char *id, cs_error *err)
+{
+	sf_buf soql = {0};
+	int rc = sf_soql_keyset(&soql, u->decl->sobject, u->select, u->nselect, ms > 0 ? ms : 0,
+				id && id[0] ? id : NULL, u->filter, e->page_size, err);
+	sf_query_opts opts = {
+	    .all = u->has_isdeleted,
+	    .batch_size = e->page_size,
+	    .fields = u->qfields,
+	    .nfields = u->nselect,
+	    .slot = slot,
+	};
+	if (!rc)
+		rc = fq_start(q, e, soql.s, &opts, err);
+	sf_buf_free(&soql);
+	return rc;
+}
+
+/* The (SystemModstamp, Id) that ends a page, for the next keyset query. */
+static bool page_end(const sf_page *page, int64_t *ms, char id[19])
+{
+	if (!page->count)
+		return false;
+	const cs_record *last = page->records[page->count - 1];
+	crmsync_value stamp;
+	const char *last_id = cs_record_str(last, "Id");
+	if (!last_id || strlen(last_id) > 18 || cs_record_get(last, "SystemModstamp", &stamp) ||
+	    stamp.type != CRMSYNC_DATETIME)
+		return false;
+	*ms = stamp.u.i;
+	snprintf(id, 19, "%s", last_id);
+	return true;
+}
+
 int cs_pull_turn(cs_engine *e, cs_unit *u, cs_error *err)
 {
 	struct page_ctx pc = {.e = e, .u = u, .err = err};
-	sf_buf soql = {0};
-	int rc = 0, pages = 0, locator_retries = 0;
+	struct fq q[2];
+	int rc = 0, pages = 0, locator_retries = 0, cur = 0;
 	bool initial = !cs_pull_initial_done(e, u);
 
+	memset(q, 0, sizeof q);
 	if (!u->cursor_set) {
 		int64_t ms;
 		char id[19];
@@ -526,38 +707,65 @@ int cs_pull_turn(cs_engine *e, cs_unit *u, cs_error *err)
 				u->cur_ms ? " (resuming)" : "");
 		}
 	}
-	for (;;) {
-		soql.len = 0;
-		if (soql.s)
-			soql.s[0] = '\0';
-		rc = sf_soql_keyset(&soql, u->decl->sobject, u->select, u->nselect,
-				    u->cur_ms > 0 ? u->cur_ms : 0, u->cur_id[0] ? u->cur_id : NULL,
-				    u->filter, e->page_size, err);
-		if (rc)
-			break;
-		sf_query_opts opts = {
-			.all = u->has_isdeleted,
-			.batch_size = e->page_size,
-			.fields = u->qfields,
-			.nfields = u->nselect,
-		};
-		pc.records = 0;
-		rc = sf_query(e->sf, soql.s, &opts, apply_page, &pc, err);
-		if (rc == CRMSYNC_EBUSY && cs_stop_requested) {
-			rc = 1; /* finish the page, then stop: more remains */
+	rc = pull_query_start(e, u, &q[cur], cur, u->cur_ms, u->cur_id, err);
+	pc.records = 0;
+	while (!rc) {
+		sf_page page;
+		if (!fq_next(&q[cur], &page)) {
+			/* the query failed before its first or between its pages */
+			rc = fq_join(&q[cur], err);
+			if (rc && sf_error_kind(e->sf) == SF_E_LOCATOR && locator_retries++ < 3) {
+				/* the cursor died between pages: the committed watermark is exact
+				 */
+				cs_warn(u->decl->name,
+					"query cursor expired; restarting from the last page");
+				pc.records = 0;
+				rc =
+				    pull_query_start(e, u, &q[cur], cur, u->cur_ms, u->cur_id, err);
+				continue;
+			}
+			if (!rc)
+				rc = cs_err(err, CRMSYNC_EINVAL,
+					    "the %s query ended without a last page",
+					    u->decl->sobject);
 			break;
 		}
-		if (rc && sf_error_kind(e->sf) == SF_E_LOCATOR && locator_retries++ < 3) {
-			/* the cursor died between pages: the committed watermark is exact */
-			cs_warn(u->decl->name, "query cursor expired; restarting from the last page");
+		int next = -1;
+		int64_t got = pc.records + (int64_t)page.count, ms;
+		char id[19];
+		if (page.done) {
+			rc = fq_join(&q[cur], err); /* sf_query returns right after its last page */
+			if (rc)
+				break;
+			/* more to pull in this turn: the next query goes out now */
+			if (got >= e->page_size && pages + 1 < e->turn_pages &&
+			    !cs_stop_requested && page_end(&page, &ms, id)) {
+				next = !cur;
+				rc = pull_query_start(e, u, &q[next], next, ms, id, err);
+				if (rc)
+					break;
+			}
+		}
+		rc = apply_page(&pc, &page, err);
+		if (rc && !page.done)
+			fq_join(&q[cur], NULL); /* no next page is wanted */
+		else if (!page.done)
+			fq_release(&q[cur]);
+		if (rc) {
+			if (next >= 0)
+				fq_join(&q[next], NULL); /* fetched for nothing */
+			fq_join(&q[cur], NULL);
+			if (rc == CRMSYNC_EBUSY && cs_stop_requested)
+				rc = 1; /* the page is done; stop: more remains */
+			break;
+		}
+		if (!page.done)
 			continue;
-		}
-		if (rc)
-			break;
 		if (pc.records < e->page_size) {
 			rc = 0;
 			if (initial) {
-				rc = e->b->state_set(e->bs, u->decl->name, "initial_done", "1", err);
+				rc =
+				    e->b->state_set(e->bs, u->decl->name, "initial_done", "1", err);
 				if (u->total_expected >= 0 && e->tty)
 					progress(e, u, true);
 				cs_info(u->decl->name, "initial copy done: %lld records",
@@ -565,18 +773,20 @@ int cs_pull_turn(cs_engine *e, cs_unit *u, cs_error *err)
 			}
 			break;
 		}
-		if (++pages >= e->turn_pages) {
+		if (++pages >= e->turn_pages || cs_stop_requested) {
 			rc = 1;
 			break;
 		}
-		if (cs_stop_requested) {
-			rc = 1;
-			break;
-		}
+		pc.records = 0;
+		if (next >= 0)
+			cur = next;
+		else /* the page's end was unreadable: from the committed watermark */
+			rc = pull_query_start(e, u, &q[cur], cur, u->cur_ms, u->cur_id, err);
 	}
+	for (int k = 0; k < 2; k++)
+		fq_join(&q[k], NULL);
 	pending_free(&pc);
 	free(pc.pend);
-	sf_buf_free(&soql);
 	return rc;
 }
 
@@ -641,7 +851,8 @@ int cs_pull_reconcile(cs_engine *e, cs_unit *u, cs_error *err)
 	cs_counts_begin(e, &u->reconcile);
 	if ((rc = e->b->reconcile_begin(e->bs, u->decl->name, started, err)))
 		goto out;
-	static const crmsync_field_desc idf[] = {{.name = "Id", .type = CRMSYNC_ID, .crm_type = "id"}};
+	static const crmsync_field_desc idf[] = {
+	    {.name = "Id", .type = CRMSYNC_ID, .crm_type = "id"}};
 	sf_query_opts opts = {.batch_size = e->page_size, .fields = idf, .nfields = 1};
 	for (;;) {
 		sf_buf q = {0};
@@ -667,7 +878,8 @@ int cs_pull_reconcile(cs_engine *e, cs_unit *u, cs_error *err)
 	snprintf(buf, sizeof buf, "%lld", (long long)started);
 	rc = e->b->state_set(e->bs, u->decl->name, "reconciled_ms", buf, err);
 	if (swept)
-		cs_info(u->decl->name, "reconciliation: %lld rows purged in the CRM are now tombstones",
+		cs_info(u->decl->name,
+			"reconciliation: %lld rows purged in the CRM are now tombstones",
 			(long long)swept);
 out:
 	cs_counts_end(e, &u->reconcile);

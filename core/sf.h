@@ -180,6 +180,10 @@ typedef struct sf_query_opts {
 	 * DATETIME, DATE, ID, ...; fields not listed keep their JSON type. */
 	const crmsync_field_desc *fields;
 	size_t nfields;
+	/* Which of the client's two sets of page records to decode into (0 or 1):
+	 * a caller still holding a page of one slot may run the next query into
+	 * the other, from another thread (the client is not used concurrently). */
+	int slot;
 } sf_query_opts;
 
 /* Run soql and hand the result to cb page by page (memory: one page). A dead

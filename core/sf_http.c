@@ -645,10 +645,7 @@ void sf_client_free(sf_client *c)
 	sf_jwt_free_key(c);
 	free(c->body);
 	sf_describe_cache_free(c);
-	for (size_t i = 0; i < c->page_cap; i++)
-		cs_record_free(c->page[i]);
-	free(c->page);
-	free(c->page_fat);
+	sf_page_free(c);
 	free(c);
 }
 

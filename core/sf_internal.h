@@ -52,6 +52,11 @@ struct sf_client {
 	cs_record **page;
 	unsigned char *page_fat; /* records that held large values: replaced before reuse */
 	size_t page_cap;
+	/* the other slot's records (sf_query_opts.slot), swapped in on use */
+	cs_record **spare;
+	unsigned char *spare_fat;
+	size_t spare_cap;
+	int page_slot;
 	unsigned rng;
 };
 
@@ -102,6 +107,9 @@ int sf_jwt_assertion(sf_client *c, int64_t now_s, sf_buf *b, cs_error *err);
 const char *sf_grant_name(int grant);
 void sf_describe_cache_free(sf_client *c);
 
+/* Make slot (0 or 1) the records pages decode into; free both slots. */
+void sf_page_slot(sf_client *c, int slot);
+void sf_page_free(sf_client *c);
 /* Decode one query page from its JSON text into c->page (sf_page.c); the
  * nextRecordsUrl goes to next ("" when done). where names the request in
  * messages. */

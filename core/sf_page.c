@@ -484,6 +484,36 @@ static int pj_object(struct pj *j, cs_record *rec, const char *prefix, struct pj
 	}
 }
 
+void sf_page_slot(sf_client *c, int slot)
+{
+	if (slot == c->page_slot)
+		return;
+	cs_record **p = c->page;
+	unsigned char *f = c->page_fat;
+	size_t n = c->page_cap;
+	c->page = c->spare;
+	c->page_fat = c->spare_fat;
+	c->page_cap = c->spare_cap;
+	c->spare = p;
+	c->spare_fat = f;
+	c->spare_cap = n;
+	c->page_slot = slot;
+}
+
+void sf_page_free(sf_client *c)
+{
+	for (int k = 0; k < 2; k++) {
+		for (size_t i = 0; i < c->page_cap; i++)
+			cs_record_free(c->page[i]);
+		free(c->page);
+		free(c->page_fat);
+		c->page = NULL;
+		c->page_fat = NULL;
+		c->page_cap = 0;
+		sf_page_slot(c, !c->page_slot);
+	}
+}
+
 static int pj_reserve(sf_client *c, size_t n)
 {
 	if (n <= c->page_cap)

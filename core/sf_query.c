@@ -40,6 +40,7 @@ int sf_query(sf_client *c, const char *soql, const sf_query_opts *o, sf_page_cb 
 	int64_t index = 0;
 
 	sf_ok(c);
+	sf_page_slot(c, o && o->slot ? 1 : 0);
 	if (sf_data_path(c, &url, "/%s?q=", o && o->all ? "queryAll" : "query") ||
 	    sf_url_encode(&url, soql)) {
 		rc = sf_fail(c, SF_E_NOMEM, err, "out of memory");
