@@ -89,11 +89,13 @@ int store_create_schema(emu *e)
 				   f->type == FT_ID ? " NOT NULL UNIQUE" : "");
 		}
 		buf_printf(&b, ",\"_DeletedDate\" INTEGER);");
-		/* IsDeleted makes the (SystemModstamp, Id) scans of query covering */
+		/* IsDeleted (and IsArchived, which query filters on too) makes the
+		 * (SystemModstamp, Id) scans of query covering */
 		buf_printf(&b,
 			   "CREATE INDEX IF NOT EXISTS \"%s_stamp\" ON \"%s\"(\"SystemModstamp\","
-			   "\"Id\"%s);",
-			   o->name, o->name, o->has_is_deleted ? ",\"IsDeleted\"" : "");
+			   "\"Id\"%s%s);",
+			   o->name, o->name, o->has_is_deleted ? ",\"IsDeleted\"" : "",
+			   object_field(o, "IsArchived") ? ",\"IsArchived\"" : "");
 		for (int k = 0; k < o->nfields; k++) {
 			emu_field *f = &o->fields[k];
 			/* partial indexes: mostly-empty columns cost nothing to seed */
