@@ -2,7 +2,9 @@
  * conformance.c - the backend conformance suite. It loads a backend plugin with
  * the real loader and drives it only through the ABI (ops, host record
  * functions); application edits made with plain SQL go through a small
- * per-backend hook (hooks.h). The same binary checks every backend:
+ * per-backend hook (hooks.h). The same code checks every backend; each
+ * program built from it links the hooks it names with -DBT_HOOK_<NAME>
+ * (tests/backend/conformance: SQLite, tests/pg/conformance_pg: PostgreSQL):
  *
  *   CRMSYNC_TEST_BACKEND_SO   the plugin file (default: the sqlite plugin of
  *                             this build)
