@@ -103,14 +103,78 @@ int sqb_exec(sqb *s, const char *sql, const char *what, crmsync_error *err)
 	return 0;
 }
 
+static uint32_t sqb_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/* Compiling a statement costs more than running most of ours (the push path
+ * acknowledges every record with three or four of them): the connection keeps
+ * the last SQB_CACHE distinct ones prepared. */
 int sqb_prepare(sqb *s, const char *sql, sqlite3_stmt **out, const char *what, crmsync_error *err)
 {
-	int rc = sqlite3_prepare_v2(s->db, sql, -1, out, NULL);
+	uint32_t h = sqb_hash(sql);
+	int free_slot = -1;
+	for (int i = 0; i < SQB_CACHE; i++) {
+		sqb_cached *c = &s->cache[i];
+		if (!c->st) {
+			if (free_slot < 0)
+				free_slot = i;
+		} else if (!c->busy && c->hash == h && strcmp(c->sql, sql) == 0) {
+			c->busy = 1;
+			*out = c->st;
+			return 0;
+		}
+	}
+	int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL);
 	if (rc != SQLITE_OK) {
 		*out = NULL;
 		return sqb_fail(s, err, rc, "%s", what);
 	}
+	for (int k = 0; free_slot < 0 && k < SQB_CACHE; k++) {
+		int i = (int)(s->cache_evict++ % SQB_CACHE);
+		if (!s->cache[i].busy) {
+			sqlite3_finalize(s->cache[i].st);
+			s->host->free(s->cache[i].sql);
+			memset(&s->cache[i], 0, sizeof s->cache[i]);
+			free_slot = i;
+		}
+	}
+	if (free_slot >= 0) { /* else every one is in use: this one is not kept */
+		sqb_cached *c = &s->cache[free_slot];
+		if ((c->sql = s->host->strdup(sql))) {
+			c->hash = h;
+			c->busy = 1;
+			c->st = *out;
+		}
+	}
 	return 0;
+}
+
+void sqb_finalize(sqb *s, sqlite3_stmt *st)
+{
+	if (!st)
+		return;
+	for (int i = 0; i < SQB_CACHE; i++)
+		if (s->cache[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			s->cache[i].busy = 0;
+			return;
+		}
+	sqlite3_finalize(st);
+}
+
+void sqb_cache_clear(sqb *s)
+{
+	for (int i = 0; i < SQB_CACHE; i++) {
+		sqlite3_finalize(s->cache[i].st);
+		s->host->free(s->cache[i].sql);
+		memset(&s->cache[i], 0, sizeof s->cache[i]);
+	}
 }
 
 /* The capture triggers skip our writes (the flag below), but even skipped, a
@@ -254,12 +318,13 @@ static void sqb_close(void *state)
 {
 	sqb *s = state;
 	sqb_units_free(s);
-	sqlite3_finalize(s->trig_check);
+	sqb_finalize(s, s->trig_check);
 	s->trig_check = NULL;
 	if (s->db) {
 		if (s->in_tx)
 			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 		s->in_tx = 0;
+		sqb_cache_clear(s);
 		sqlite3_close(s->db);
 		s->db = NULL;
 	}
@@ -293,6 +358,7 @@ static int sqb_open(void *state, crmsync_error *err)
 		rc = sqb_fail(s, err, rc,
 			      "cannot open the database file (set [storage] path "
 			      "to a writable file)");
+		sqb_cache_clear(s);
 		sqlite3_close(s->db);
 		s->db = NULL;
 		return rc;
@@ -328,6 +394,7 @@ static int sqb_open(void *state, crmsync_error *err)
 	if (!rc)
 		rc = sqb_schema_init(s, err);
 	if (rc) {
+		sqb_cache_clear(s);
 		sqlite3_close(s->db);
 		s->db = NULL;
 	}
@@ -405,7 +472,7 @@ static int sqb_state_get(void *state, const char *unit, const char *key, char *b
 	} else {
 		rc = sqb_fail(s, err, r, "unit %s: reading state '%s'", unit ? unit : "", key);
 	}
-	sqlite3_finalize(st);
+	sqb_finalize(s, st);
 	return rc;
 }
 
@@ -432,7 +499,7 @@ static int sqb_state_set(void *state, const char *unit, const char *key, const c
 			rc = sqb_fail(s, err, r, "unit %s: writing state '%s'", unit ? unit : "",
 				      key);
 	}
-	sqlite3_finalize(st);
+	sqb_finalize(s, st);
 	return sqb_op_end(s, rc, err);
 }
 
@@ -481,7 +548,7 @@ static int sqb_history_add(void *state, const crmsync_history_row *h, crmsync_er
 		sqb_bind_opt_text(st, 13, h->message);
 		rc = sqb_run_write(s, st, "recording history", err);
 	}
-	sqlite3_finalize(st);
+	sqb_finalize(s, st);
 	return sqb_op_end(s, rc, err);
 }
 
@@ -507,7 +574,7 @@ static int sqb_error_add(void *state, const crmsync_error_row *e, crmsync_error 
 		sqb_bind_opt_text(st, 8, e->message);
 		rc = sqb_run_write(s, st, "recording an error", err);
 	}
-	sqlite3_finalize(st);
+	sqb_finalize(s, st);
 	return sqb_op_end(s, rc, err);
 }
 
@@ -532,7 +599,7 @@ static int sqb_conflict_add(void *state, const crmsync_conflict_row *c, crmsync_
 		sqb_bind_opt_text(st, 7, c->winner);
 		rc = sqb_run_write(s, st, "recording a conflict", err);
 	}
-	sqlite3_finalize(st);
+	sqb_finalize(s, st);
 	return sqb_op_end(s, rc, err);
 }
 
@@ -576,7 +643,7 @@ static int sqb_history_read(void *state, int64_t since_ms, crmsync_history_cb cb
 	}
 	if (!rc && r != SQLITE_DONE)
 		rc = sqb_fail(s, err, r, "reading history");
-	sqlite3_finalize(st);
+	sqb_finalize(s, st);
 	return rc;
 }
 
@@ -609,7 +676,7 @@ static int sqb_errors_read(void *state, int64_t since_ms, crmsync_error_cb cb, v
 	}
 	if (!rc && r != SQLITE_DONE)
 		rc = sqb_fail(s, err, r, "reading errors");
-	sqlite3_finalize(st);
+	sqb_finalize(s, st);
 	return rc;
 }
 
@@ -629,7 +696,7 @@ static int sqb_retention(void *state, int64_t before_ms, crmsync_error *err)
 			break;
 		sqlite3_bind_int64(st, 1, before_ms);
 		rc = sqb_run_write(s, st, "applying retention", err);
-		sqlite3_finalize(st);
+		sqb_finalize(s, st);
 	}
 	return sqb_op_end(s, rc, err);
 }

@@ -96,7 +96,7 @@ static int sqb_candidates(sqb *s, sqb_unit *u, const crmsync_change_query *q, sq
 	}
 	if (!rc && r != SQLITE_DONE)
 		rc = sqb_fail(s, err, r, "unit %s: reading pending changes", u->name);
-	sqlite3_finalize(st);
+	sqb_finalize(s, st);
 	*out = c;
 	*nout = n;
 	return rc;
@@ -264,8 +264,8 @@ int sqb_changes_read(void *state, const char *unit, const crmsync_change_query *
 out:
 	if (cur)
 		sqlite3_reset(cur);
-	sqlite3_finalize(log);
-	sqlite3_finalize(cur);
+	sqb_finalize(s, log);
+	sqb_finalize(s, cur);
 	for (size_t k = 0; k < ncand; k++)
 		s->host->free(cand[k].last_error);
 	s->host->free(cand);
@@ -277,7 +277,7 @@ static int sqb_step_done(sqb *s, sqlite3_stmt *st, const char *unit, int64_t row
 			 crmsync_error *err)
 {
 	int r = sqlite3_step(st);
-	sqlite3_finalize(st);
+	sqb_finalize(s, st);
 	if (r == SQLITE_DONE)
 		return 0;
 	if ((r & 0xff) == SQLITE_CONSTRAINT)
@@ -313,7 +313,7 @@ int sqb_change_ack(void *state, const char *unit, const crmsync_change_ack *a, c
 			sqlite3_bind_int64(st, 2, a->row);
 			sqlite3_bind_int64(st, 3, a->seq);
 			deleted = sqlite3_step(st) == SQLITE_ROW;
-			sqlite3_finalize(st);
+			sqb_finalize(s, st);
 			st = NULL;
 		}
 	}
@@ -447,6 +447,6 @@ int sqb_unit_stats(void *state, const char *unit, crmsync_unit_stats *out, crmsy
 	} else {
 		rc = sqb_fail(s, err, r, "unit %s: counting rows", u->name);
 	}
-	sqlite3_finalize(st);
+	sqb_finalize(s, st);
 	return rc;
 }

@@ -69,6 +69,15 @@ typedef struct sqb_unit {
 	struct sqb_unit *next;
 } sqb_unit;
 
+/* A statement kept prepared across calls (sqb_prepare). */
+#define SQB_CACHE 48
+typedef struct sqb_cached {
+	char *sql;
+	uint32_t hash;
+	int busy; /* handed out, not yet given back with sqb_finalize */
+	sqlite3_stmt *st;
+} sqb_cached;
+
 typedef struct sqb {
 	const crmsync_host *host;
 	crmsync_plugin_ctx *self;
@@ -81,13 +90,21 @@ typedef struct sqb {
 	sqlite3_stmt *trig_check; /* counts triggers that are not ours */
 	sqb_unit *units;
 	crmsync_record *scratch_values, *scratch_before;
+	sqb_cached cache[SQB_CACHE];
+	unsigned cache_evict;
 } sqb;
 
 /* sqlite.c */
 int sqb_fail(sqb *s, crmsync_error *err, int sqlite_rc, const char *fmt, ...) CRMSYNC_PRINTF(4, 5);
 int sqb_errf(sqb *s, crmsync_error *err, int code, const char *fmt, ...) CRMSYNC_PRINTF(4, 5);
 int sqb_exec(sqb *s, const char *sql, const char *what, crmsync_error *err);
+/* A prepared statement for sql: from the connection's cache when the same SQL
+ * ran before and its statement is not in use. Give it back with sqb_finalize,
+ * which resets a cached statement (and clears its bindings) instead of
+ * finalizing it; any other statement is finalized. */
 int sqb_prepare(sqb *s, const char *sql, sqlite3_stmt **out, const char *what, crmsync_error *err);
+void sqb_finalize(sqb *s, sqlite3_stmt *st);
+void sqb_cache_clear(sqb *s);
 /* Every write op runs between these: a transaction of its own, or a savepoint
  * inside begin(). The change-capture flag is set for the whole of it. */
 int sqb_op_begin(sqb *s, crmsync_error *err);

@@ -373,10 +373,10 @@ static void sqb_set_free(sqb *s, sqb_upsert_set *set)
 	s->host->free(set->names);
 	s->host->free(set->role);
 	s->host->free(set->bv);
-	sqlite3_finalize(set->sel);
-	sqlite3_finalize(set->ins);
-	sqlite3_finalize(set->upd);
-	sqlite3_finalize(set->bulk);
+	sqb_finalize(s, set->sel);
+	sqb_finalize(s, set->ins);
+	sqb_finalize(s, set->upd);
+	sqb_finalize(s, set->bulk);
 	s->host->free(set->bulk_bv);
 	s->host->free(set);
 }
@@ -389,7 +389,7 @@ void sqb_upsert_sets_free(sqb *s, sqb_unit *u)
 		sqb_set_free(s, set);
 	}
 	u->nsets = 0;
-	sqlite3_finalize(u->probe);
+	sqb_finalize(s, u->probe);
 	u->probe = NULL;
 }
 
@@ -840,7 +840,7 @@ static int sqb_forget_row(sqb *s, sqb_unit *u, int64_t row, crmsync_error *err)
 		sqlite3_bind_text(st, 1, u->name, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, row);
 		int r = sqlite3_step(st);
-		sqlite3_finalize(st);
+		sqb_finalize(s, st);
 		if (r != SQLITE_DONE)
 			return sqb_fail(s, err, r, "unit %s, row %lld: clearing its change log",
 					u->name, (long long)row);
@@ -931,9 +931,9 @@ int sqb_mark_deleted(void *state, const char *unit, const char *const *ids,
 			rc = sqb_forget_row(s, u, row, err);
 		out[i] = CRMSYNC_OUT_DELETED;
 	}
-	sqlite3_finalize(sel);
-	sqlite3_finalize(del);
-	sqlite3_finalize(tomb);
+	sqb_finalize(s, sel);
+	sqb_finalize(s, del);
+	sqb_finalize(s, tomb);
 	return sqb_op_end(s, rc, err);
 }
 
@@ -946,7 +946,7 @@ static int sqb_row_of(sqb *s, sqb_unit *u, const char *id, int64_t *row, crmsync
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	int r = sqlite3_step(st);
 	*row = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
+	sqb_finalize(s, st);
 	if (r != SQLITE_ROW && r != SQLITE_DONE)
 		return sqb_fail(s, err, r, "unit %s, record %s: reading it", u->name, id);
 	return 0;
@@ -981,12 +981,12 @@ static int sqb_repoint(sqb *s, sqb_unit *u, const char *loser, const char *winne
 		sqlite3_bind_text(st, 1, winner, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, loser, -1, SQLITE_STATIC);
 		r = sqlite3_step(st);
-		sqlite3_finalize(st);
+		sqb_finalize(s, st);
 		if (r != SQLITE_DONE)
 			rc = sqb_fail(s, err, r, "unit %s: re-pointing %s.%s from %s to %s",
 				      u->name, t, c, loser, winner);
 	}
-	sqlite3_finalize(refs);
+	sqb_finalize(s, refs);
 	return rc;
 }
 
@@ -1039,7 +1039,7 @@ int sqb_merge(void *state, const char *unit, const char *loser_id, const char *w
 		}
 		if (!rc && r != SQLITE_DONE)
 			rc = sqb_fail(s, err, r, "unit %s: listing its columns", u->name);
-		sqlite3_finalize(cols);
+		sqb_finalize(s, cols);
 		sqlite3_str_appendf(q,
 				    " FROM (SELECT * FROM %s WHERE local_id = ?2) AS l WHERE "
 				    "w.local_id = ?1",
@@ -1057,7 +1057,7 @@ int sqb_merge(void *state, const char *unit, const char *loser_id, const char *w
 				rc = sqb_fail(s, err, r, "unit %s: folding %s into %s", u->name,
 					      loser_id, winner_id);
 		}
-		sqlite3_finalize(st);
+		sqb_finalize(s, st);
 		st = NULL;
 	}
 	/* The loser's pending local edits would go to a record the CRM deleted. */
@@ -1138,7 +1138,7 @@ int sqb_row_update(void *state, const char *unit, int64_t row, const crmsync_rec
 				      "unit %s: there is no row %lld (deleted meanwhile?)", u->name,
 				      (long long)row);
 	}
-	sqlite3_finalize(st);
+	sqb_finalize(s, st);
 	rc = sqb_op_end(s, rc, err);
 out:
 	sqlite3_free(sql);
@@ -1231,7 +1231,7 @@ int sqb_row_read(void *state, const char *unit, const char *id, int64_t row, crm
 		}
 	}
 out:
-	sqlite3_finalize(st);
+	sqb_finalize(s, st);
 	return rc;
 }
 
@@ -1249,7 +1249,7 @@ static int sqb_sweep_step(sqb *s, sqb_unit *u, const char *sql, int64_t i2, int6
 	if (sqlite3_bind_parameter_count(st) >= 2)
 		sqlite3_bind_int64(st, 2, i2);
 	int r = sqlite3_step(st);
-	sqlite3_finalize(st);
+	sqb_finalize(s, st);
 	if (r != SQLITE_DONE)
 		return sqb_fail(s, err, r, "unit %s: reconciling ids", u->name);
 	if (changes)
@@ -1305,7 +1305,7 @@ int sqb_reconcile_seen(void *state, const char *unit, const char *const *ids, si
 		if (r != SQLITE_DONE)
 			rc = sqb_fail(s, err, r, "unit %s: recording seen id %s", u->name, ids[i]);
 	}
-	sqlite3_finalize(st);
+	sqb_finalize(s, st);
 	return sqb_op_end(s, rc, err);
 }
 
@@ -1333,7 +1333,7 @@ int sqb_reconcile_finish(void *state, const char *unit, int64_t *tombstoned, crm
 				      "unit %s: reconcile_finish without reconcile_begin", u->name);
 		else
 			rc = sqb_fail(s, err, r, "unit %s: reconciling ids", u->name);
-		sqlite3_finalize(st);
+		sqb_finalize(s, st);
 		st = NULL;
 	}
 	/* Rows pulled during the sweep carry a newer modstamp: never swept.
@@ -1371,7 +1371,7 @@ int sqb_reconcile_finish(void *state, const char *unit, int64_t *tombstoned, crm
 		if (r != SQLITE_DONE)
 			rc = sqb_fail(s, err, r, "unit %s: marking purged rows deleted", u->name);
 	}
-	sqlite3_finalize(st);
+	sqb_finalize(s, st);
 	st = NULL;
 	for (int64_t gone = 1; !rc && gone;)
 		rc =

@@ -94,7 +94,7 @@ int sqb_schema_init(sqb *s, crmsync_error *err)
 				      "ALTER TABLE _crmsync_push ADD COLUMN deferred INTEGER NOT "
 				      "NULL DEFAULT 0",
 				      "upgrading the push state table", err);
-		sqlite3_finalize(st);
+		sqb_finalize(s, st);
 	}
 	if (!rc)
 		rc = sqb_exec(s, "COMMIT", "creating the catalogue", err);
@@ -221,7 +221,7 @@ static int sqb_column_aff(sqb *s, const char *table, const char *col, int *aff, 
 	} else if (r != SQLITE_DONE) {
 		rc = sqb_fail(s, err, r, "table %s: reading its columns", table);
 	}
-	sqlite3_finalize(st);
+	sqb_finalize(s, st);
 	return rc;
 }
 
@@ -260,7 +260,7 @@ static int sqb_unit_load(sqb *s, const char *name, sqb_unit **out, crmsync_error
 	u->fingerprint = sqb_strdup(s, (const char *)sqlite3_column_text(st, 2));
 	if (!u->name || !u->qname || !u->lit || !u->sobject || !u->fingerprint)
 		goto nomem;
-	sqlite3_finalize(st);
+	sqb_finalize(s, st);
 	rc = sqb_prepare(s,
 			 "SELECT f.name, f.col, f.type, f.reference_to, c.type FROM "
 			 "_crmsync_fields f LEFT JOIN pragma_table_xinfo(?1) c ON c.name = f.col "
@@ -303,7 +303,7 @@ static int sqb_unit_load(sqb *s, const char *name, sqb_unit **out, crmsync_error
 nomem:
 	rc = sqb_errf(s, err, CRMSYNC_ENOMEM, "unit %s: out of memory", name);
 out:
-	sqlite3_finalize(st);
+	sqb_finalize(s, st);
 	sqb_unit_free(s, u);
 	return rc;
 }
@@ -582,7 +582,7 @@ static int sqb_catalogue_save(sqb *s, const crmsync_unit_schema *sc, const char 
 	sqlite3_bind_int(st, 3, sc->direction);
 	sqlite3_bind_text(st, 4, fp, -1, SQLITE_STATIC);
 	int r = sqlite3_step(st);
-	sqlite3_finalize(st);
+	sqb_finalize(s, st);
 	if (r != SQLITE_DONE)
 		return sqb_fail(s, err, r, "unit %s: writing the catalogue", sc->unit);
 	rc = sqb_prepare(s, "UPDATE _crmsync_fields SET active = 0 WHERE unit = ?1", &st,
@@ -591,7 +591,7 @@ static int sqb_catalogue_save(sqb *s, const crmsync_unit_schema *sc, const char 
 		return rc;
 	sqlite3_bind_text(st, 1, sc->unit, -1, SQLITE_STATIC);
 	r = sqlite3_step(st);
-	sqlite3_finalize(st);
+	sqb_finalize(s, st);
 	if (r != SQLITE_DONE)
 		return sqb_fail(s, err, r, "unit %s: writing the catalogue", sc->unit);
 	rc = sqb_prepare(
@@ -630,7 +630,7 @@ static int sqb_catalogue_save(sqb *s, const crmsync_unit_schema *sc, const char 
 			rc = sqb_fail(s, err, r, "unit %s: writing the catalogue for field %s",
 				      sc->unit, f->name);
 	}
-	sqlite3_finalize(st);
+	sqb_finalize(s, st);
 	return rc;
 }
 
@@ -651,7 +651,7 @@ static int sqb_owner_views(sqb *s, crmsync_error *err)
 	if (rc)
 		return rc;
 	int have_user = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
+	sqb_finalize(s, st);
 	if (!have_user)
 		return 0;
 	char sel[512] = "";
@@ -693,7 +693,7 @@ static int sqb_owner_views(sqb *s, crmsync_error *err)
 	}
 	if (!rc && r != SQLITE_DONE)
 		rc = sqb_fail(s, err, r, "listing units with owners");
-	sqlite3_finalize(st);
+	sqb_finalize(s, st);
 	return rc;
 }
 
