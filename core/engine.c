@@ -16,7 +16,7 @@
 volatile sig_atomic_t cs_stop_requested;
 
 static const char *const engine_default_units =
-	"user, account, lead, contact, opportunity, campaign, activity";
+    "user, account, lead, contact, opportunity, campaign, activity";
 
 cs_unit *cs_engine_unit(cs_engine *e, const char *name)
 {
@@ -38,36 +38,36 @@ int cs_engine_job_error(cs_engine *e, cs_unit *u, const char *step, const char *
 	va_end(ap);
 	cs_error(u ? u->decl->name : "engine", "%s: %s", step, msg);
 	crmsync_error_row row = {
-		.size = sizeof row,
-		.at_ms = cs_now_ms(),
-		.cycle = e->cycle,
-		.unit = u ? u->decl->name : "",
-		.step = step,
-		.code = code,
-		.message = msg,
+	    .size = sizeof row,
+	    .at_ms = cs_now_ms(),
+	    .cycle = e->cycle,
+	    .unit = u ? u->decl->name : "",
+	    .step = step,
+	    .code = code,
+	    .message = msg,
 	};
 	if (e->backend_open && e->b->error_add(e->bs, &row, &ierr))
 		cs_warn("engine", "cannot record the error: %s", ierr.msg);
 	return 0;
 }
 
-int cs_engine_record_error(cs_engine *e, cs_unit *u, const char *step, const char *id,
-			   int64_t row, const char *code, const char *message)
+int cs_engine_record_error(cs_engine *e, cs_unit *u, const char *step, const char *id, int64_t row,
+			   const char *code, const char *message)
 {
 	cs_error ierr = CS_ERROR_INIT;
 	crmsync_error_row r = {
-		.size = sizeof r,
-		.at_ms = cs_now_ms(),
-		.cycle = e->cycle,
-		.unit = u->decl->name,
-		.step = step,
-		.id = id,
-		.row = row,
-		.code = code,
-		.message = message,
+	    .size = sizeof r,
+	    .at_ms = cs_now_ms(),
+	    .cycle = e->cycle,
+	    .unit = u->decl->name,
+	    .step = step,
+	    .id = id,
+	    .row = row,
+	    .code = code,
+	    .message = message,
 	};
-	cs_debug(u->decl->name, "%s: record %s%s%lld: %s: %s", step, id ? id : "",
-		 id ? "" : "row ", (long long)(id ? 0 : row), code, message);
+	cs_debug(u->decl->name, "%s: record %s%s%lld: %s: %s", step, id ? id : "", id ? "" : "row ",
+		 (long long)(id ? 0 : row), code, message);
 	if (e->b->error_add(e->bs, &r, &ierr))
 		cs_warn("engine", "cannot record the error: %s", ierr.msg);
 	return 0;
@@ -99,15 +99,17 @@ static int engine_sf_config(cs_engine *e, cs_error *err)
 	sc.username = cs_config_get(cfg, "salesforce", "username");
 	sc.password = cs_config_get(cfg, "salesforce", "password");
 	sc.refresh_token = cs_config_get(cfg, "salesforce", "refresh_token");
+	sc.jwt_key_file = cs_config_get(cfg, "salesforce", "jwt_key_file");
 	sc.api_version = cs_config_get(cfg, "salesforce", "api_version");
 	if (sc.api_version) {
 		int major = 0, minor = -1, used = 0;
 		if (sscanf(sc.api_version, "%d.%d%n", &major, &minor, &used) != 2 ||
 		    sc.api_version[used] || major < 20 || major > 99 || minor < 0 || minor > 9)
-			return cs_err(err, CRMSYNC_EINVAL,
-				      "%s: salesforce.api_version = '%s': expected a REST API version "
-				      "such as 59.0",
-				      cs_config_where(cfg, "salesforce", "api_version"), sc.api_version);
+			return cs_err(
+			    err, CRMSYNC_EINVAL,
+			    "%s: salesforce.api_version = '%s': expected a REST API version "
+			    "such as 59.0",
+			    cs_config_where(cfg, "salesforce", "api_version"), sc.api_version);
 	}
 	sc.ca_file = cs_config_get(cfg, "salesforce", "ca_file");
 	if (!sc.login_url)
@@ -115,26 +117,31 @@ static int engine_sf_config(cs_engine *e, cs_error *err)
 			      "salesforce.login_url is not set: add it to the config "
 			      "(https://login.salesforce.com, or your My Domain URL)");
 	if (!sc.client_id)
-		return cs_err(err, CRMSYNC_EINVAL, "salesforce.client_id is not set: add the "
-						   "connected app's consumer key to the config");
+		return cs_err(err, CRMSYNC_EINVAL,
+			      "salesforce.client_id is not set: add the "
+			      "connected app's consumer key to the config");
 	const char *grant = cs_config_get(cfg, "salesforce", "grant");
 	if (!grant)
-		sc.grant = sc.password || !sc.refresh_token ? SF_GRANT_PASSWORD : SF_GRANT_REFRESH_TOKEN;
+		sc.grant =
+		    sc.password || !sc.refresh_token ? SF_GRANT_PASSWORD : SF_GRANT_REFRESH_TOKEN;
 	else if (strcmp(grant, "password") == 0)
 		sc.grant = SF_GRANT_PASSWORD;
 	else if (strcmp(grant, "refresh_token") == 0)
 		sc.grant = SF_GRANT_REFRESH_TOKEN;
 	else if (strcmp(grant, "client_credentials") == 0)
 		sc.grant = SF_GRANT_CLIENT_CREDENTIALS;
+	else if (strcmp(grant, "jwt") == 0)
+		sc.grant = SF_GRANT_JWT;
 	else
 		return cs_err(err, CRMSYNC_EINVAL,
-			      "%s: salesforce.grant = '%s': expected password, refresh_token or "
-			      "client_credentials",
+			      "%s: salesforce.grant = '%s': expected password, refresh_token, "
+			      "client_credentials or jwt",
 			      cs_config_where(cfg, "salesforce", "grant"), grant);
 	if (sc.grant == SF_GRANT_PASSWORD && (!sc.username || !sc.password))
-		return cs_err(err, CRMSYNC_EINVAL,
-			      "the password grant needs salesforce.username and salesforce.password "
-			      "(or the environment variable CRMSYNC_SF_PASSWORD)");
+		return cs_err(
+		    err, CRMSYNC_EINVAL,
+		    "the password grant needs salesforce.username and salesforce.password "
+		    "(or the environment variable CRMSYNC_SF_PASSWORD)");
 	if (sc.grant == SF_GRANT_REFRESH_TOKEN && !sc.refresh_token)
 		return cs_err(err, CRMSYNC_EINVAL,
 			      "the refresh_token grant needs salesforce.refresh_token (or "
@@ -144,10 +151,11 @@ static int engine_sf_config(cs_engine *e, cs_error *err)
 		char *end;
 		long pct = strtol(budget, &end, 10);
 		if (end == budget || (*end && strcmp(end, "%") != 0) || pct < 1 || pct > 100)
-			return cs_err(err, CRMSYNC_EINVAL,
-				      "%s: salesforce.api_budget = '%s': expected a share of the daily "
-				      "allowance from 1%% to 100%%, e.g. 50%%",
-				      cs_config_where(cfg, "salesforce", "api_budget"), budget);
+			return cs_err(
+			    err, CRMSYNC_EINVAL,
+			    "%s: salesforce.api_budget = '%s': expected a share of the daily "
+			    "allowance from 1%% to 100%%, e.g. 50%%",
+			    cs_config_where(cfg, "salesforce", "api_budget"), budget);
 		sc.budget_percent = (int)pct;
 	}
 	if (cs_config_duration(cfg, "salesforce", "timeout", 60000, 1000, &v, err))
@@ -171,8 +179,8 @@ static int engine_sync_config(cs_engine *e, cs_error *err)
 
 	if (cs_config_duration(cfg, "sync", "interval", 300000, 1000, &e->interval_ms, err) ||
 	    cs_config_duration(cfg, "sync", "overlap", 300000, 0, &e->overlap_ms, err) ||
-	    cs_config_duration(cfg, "sync", "retention", 30LL * 86400000, 3600000,
-			       &e->retention_ms, err) ||
+	    cs_config_duration(cfg, "sync", "retention", 30LL * 86400000, 3600000, &e->retention_ms,
+			       err) ||
 	    cs_config_duration(cfg, "sync", "reconcile_interval", 86400000, 0, &e->reconcile_ms,
 			       err))
 		return CRMSYNC_EINVAL;
@@ -186,7 +194,8 @@ static int engine_sync_config(cs_engine *e, cs_error *err)
 	if (pn && strcmp(pn, "always") == 0)
 		e->push_always = true;
 	else if (pn && strcmp(pn, "marked") != 0)
-		return cs_err(err, CRMSYNC_EINVAL, "%s: sync.push_new = '%s': expected marked or always",
+		return cs_err(err, CRMSYNC_EINVAL,
+			      "%s: sync.push_new = '%s': expected marked or always",
 			      cs_config_where(cfg, "sync", "push_new"), pn);
 	if (cs_config_bool(cfg, "sync", "push_deletes", false, &b, err))
 		return CRMSYNC_EINVAL;
@@ -214,7 +223,8 @@ static int engine_order_units(cs_engine *e, cs_error *err)
 			if (done[i])
 				continue;
 			bool ready = true;
-			for (const char *const *d = e->units[i].decl->depends; d && *d && ready; d++)
+			for (const char *const *d = e->units[i].decl->depends; d && *d && ready;
+			     d++)
 				for (size_t j = 0; j < n; j++)
 					if (!done[j] && j != i &&
 					    strcasecmp(e->units[j].decl->name, *d) == 0)
@@ -230,8 +240,9 @@ static int engine_order_units(cs_engine *e, cs_error *err)
 			char names[512] = "";
 			for (size_t i = 0; i < n; i++)
 				if (!done[i])
-					snprintf(names + strlen(names), sizeof names - strlen(names),
-						 "%s%s", names[0] ? ", " : "", e->units[i].decl->name);
+					snprintf(names + strlen(names),
+						 sizeof names - strlen(names), "%s%s",
+						 names[0] ? ", " : "", e->units[i].decl->name);
 			free(sorted);
 			free(done);
 			return cs_err(err, CRMSYNC_EINVAL,
@@ -253,16 +264,18 @@ static int engine_add_units(cs_engine *e, cs_plugin *p, cs_error *err)
 
 	for (size_t i = 0; i < n; i++) {
 		const crmsync_unit_decl *d = ops->unit_at(p->state, i);
-		if (!d || d->size < offsetof(crmsync_unit_decl, hooks) + sizeof(void *) || !d->name ||
-		    !d->sobject)
-			return cs_err(err, CRMSYNC_EINVAL, "plugin %s: unit %zu has an incomplete "
-							   "declaration",
+		if (!d || d->size < offsetof(crmsync_unit_decl, hooks) + sizeof(void *) ||
+		    !d->name || !d->sobject)
+			return cs_err(err, CRMSYNC_EINVAL,
+				      "plugin %s: unit %zu has an incomplete "
+				      "declaration",
 				      p->name, i);
 		if (cs_engine_unit(e, d->name))
-			return cs_err(err, CRMSYNC_EINVAL,
-				      "unit '%s' is declared twice (again by plugin %s); enable only "
-				      "one plugin for it",
-				      d->name, p->name);
+			return cs_err(
+			    err, CRMSYNC_EINVAL,
+			    "unit '%s' is declared twice (again by plugin %s); enable only "
+			    "one plugin for it",
+			    d->name, p->name);
 		cs_unit *nu = realloc(e->units, (e->nunits + 1) * sizeof *nu);
 		if (!nu)
 			return cs_err(err, CRMSYNC_ENOMEM, "out of memory");
@@ -279,8 +292,8 @@ static int engine_add_units(cs_engine *e, cs_plugin *p, cs_error *err)
 static int engine_load_objects(cs_engine *e, cs_error *err)
 {
 	char *defaults[] = {NULL};
-	char **names = cs_config_get(e->cfg, "sync", "units") ? cs_config_list(e->cfg, "sync", "units")
-							       : NULL;
+	char **names =
+	    cs_config_get(e->cfg, "sync", "units") ? cs_config_list(e->cfg, "sync", "units") : NULL;
 	bool custom = cs_config_get(e->cfg, "sync", "custom_objects") != NULL;
 	int rc = 0;
 
@@ -407,7 +420,12 @@ void cs_engine_free(cs_engine *e)
 
 int64_t cs_engine_interval_ms(const cs_engine *e)
 {
-	return e->interval_ms;
+	int64_t ms = e->interval_ms;
+	for (int i = 1; i < e->auth_refusals && ms < 3600000; i++)
+		ms *= 2;
+	if (e->auth_refusals > 0 && ms > 3600000)
+		ms = e->interval_ms > 3600000 ? e->interval_ms : 3600000;
+	return ms;
 }
 
 /* ---- the idle check ------------------------------------------------------- */
@@ -436,8 +454,8 @@ static int idle_cb(void *ud, size_t i, int status, const sf_page *page, const ch
 		const cs_record *r = page->records[k];
 		const char *id = cs_record_str(r, "Id");
 		crmsync_value stamp, del, lstamp, ldel;
-		bool deleted = cs_record_get(r, "IsDeleted", &del) == 0 && del.type == CRMSYNC_BOOLEAN &&
-			       del.u.b;
+		bool deleted = cs_record_get(r, "IsDeleted", &del) == 0 &&
+			       del.type == CRMSYNC_BOOLEAN && del.u.b;
 		if (!id || cs_record_get(r, "SystemModstamp", &stamp)) {
 			u->idle = false;
 			break;
@@ -481,9 +499,9 @@ static int engine_idle_check(cs_engine *e, cs_error *err)
 	/* Only Id, SystemModstamp and IsDeleted are asked for: their types are
 	 * fixed, so no describe is needed and a fresh process can check too. */
 	static const crmsync_field_desc check_fields[] = {
-		{.name = "Id", .type = CRMSYNC_ID, .crm_type = "id"},
-		{.name = "SystemModstamp", .type = CRMSYNC_DATETIME, .crm_type = "datetime"},
-		{.name = "IsDeleted", .type = CRMSYNC_BOOLEAN, .crm_type = "boolean"},
+	    {.name = "Id", .type = CRMSYNC_ID, .crm_type = "id"},
+	    {.name = "SystemModstamp", .type = CRMSYNC_DATETIME, .crm_type = "datetime"},
+	    {.name = "IsDeleted", .type = CRMSYNC_BOOLEAN, .crm_type = "boolean"},
 	};
 	for (size_t i = 0; i < e->nunits; i++) {
 		cs_unit *u = &e->units[i];
@@ -499,7 +517,8 @@ static int engine_idle_check(cs_engine *e, cs_error *err)
 			ms -= e->overlap_ms;
 		else
 			ms = 0; /* an empty object: anything at all is new */
-		if (e->b->state_get(e->bs, u->decl->name, "has_isdeleted", meta, sizeof meta, err) <= 0)
+		if (e->b->state_get(e->bs, u->decl->name, "has_isdeleted", meta, sizeof meta,
+				    err) <= 0)
 			continue;
 		bool isdel = meta[0] == '1';
 		const char *fields[] = {"Id", "SystemModstamp", isdel ? "IsDeleted" : NULL};
@@ -574,20 +593,20 @@ static void engine_history(cs_engine *e, cs_unit *u, const char *step, cs_counts
 		return;
 	cs_counts_end(e, c);
 	crmsync_history_row h = {
-		.size = sizeof h,
-		.cycle = e->cycle,
-		.unit = u->decl->name,
-		.step = step,
-		.started_ms = c->started_ms,
-		.ended_ms = c->ended_ms,
-		.n_new = c->n_new,
-		.n_updated = c->n_updated,
-		.n_deleted = c->n_deleted,
-		.n_failed = c->n_failed,
-		.n_skipped = c->n_skipped,
-		.api_calls = c->api_calls,
-		.status = c->status,
-		.message = c->message[0] ? c->message : NULL,
+	    .size = sizeof h,
+	    .cycle = e->cycle,
+	    .unit = u->decl->name,
+	    .step = step,
+	    .started_ms = c->started_ms,
+	    .ended_ms = c->ended_ms,
+	    .n_new = c->n_new,
+	    .n_updated = c->n_updated,
+	    .n_deleted = c->n_deleted,
+	    .n_failed = c->n_failed,
+	    .n_skipped = c->n_skipped,
+	    .api_calls = c->api_calls,
+	    .status = c->status,
+	    .message = c->message[0] ? c->message : NULL,
 	};
 	if (e->b->history_add(e->bs, &h, &err))
 		cs_warn("engine", "cannot record history: %s", err.msg);
@@ -613,6 +632,8 @@ static bool step_failed(cs_engine *e, cs_unit *u, cs_counts *c, const char *step
 			snprintf(e->org_limit_msg, sizeof e->org_limit_msg, "%.500s", why->msg);
 		return true;
 	}
+	if (sf_error_kind(e->sf) == SF_E_AUTH)
+		e->auth_failed = true;
 	engine_fail_unit(u, c, why);
 	snprintf(code, sizeof code, "%s", step);
 	for (char *p = code; *p; p++)
@@ -620,7 +641,7 @@ static bool step_failed(cs_engine *e, cs_unit *u, cs_counts *c, const char *step
 	cs_engine_job_error(e, u, step, code, "%s", why->msg);
 	if (!first->msg[0])
 		*first = *why;
-	return false;
+	return e->auth_failed;
 }
 
 int cs_engine_cycle(cs_engine *e, cs_error *err)
@@ -632,6 +653,7 @@ int cs_engine_cycle(cs_engine *e, cs_error *err)
 
 	e->cycle++;
 	e->budget_hit = false;
+	e->auth_failed = false;
 	e->org_limit = false;
 	e->org_limit_msg[0] = '\0';
 	snprintf(buf, sizeof buf, "%lld", (long long)e->cycle);
@@ -651,19 +673,27 @@ int cs_engine_cycle(cs_engine *e, cs_error *err)
 		rc = engine_idle_check(e, &uerr);
 		if (rc == CRMSYNC_EBUSY)
 			goto budget;
+		if (rc && sf_error_kind(e->sf) == SF_E_AUTH) {
+			e->auth_failed = true;
+			first = uerr;
+			goto budget;
+		}
 		rc = 0;
 	}
 	/* Rounds: each unit pulls for a turn (turn_pages pages), then the next. */
 	bool more = true;
-	while (more && !cs_stop_requested && !e->budget_hit) {
+	while (more && !cs_stop_requested && !e->budget_hit && !e->auth_failed) {
 		more = false;
-		for (size_t i = 0; i < e->nunits && !cs_stop_requested && !e->budget_hit; i++) {
+		for (size_t i = 0;
+		     i < e->nunits && !cs_stop_requested && !e->budget_hit && !e->auth_failed;
+		     i++) {
 			cs_unit *u = &e->units[i];
 			if (u->failed || u->waits || u->pull_done)
 				continue;
 			if (engine_dep_failed(e, u)) {
 				u->waits = true;
-				cs_warn(u->decl->name, "waits: a unit it depends on failed this cycle");
+				cs_warn(u->decl->name,
+					"waits: a unit it depends on failed this cycle");
 				continue;
 			}
 			if (u->idle && !u->push_pending) {
@@ -676,7 +706,8 @@ int cs_engine_cycle(cs_engine *e, cs_error *err)
 				int src = cs_pull_schema(e, u, &uerr);
 				cs_counts_end(e, &u->schema);
 				if (src) {
-					if (step_failed(e, u, &u->schema, "schema", src, &uerr, &first))
+					if (step_failed(e, u, &u->schema, "schema", src, &uerr,
+							&first))
 						break;
 					continue;
 				}
@@ -699,9 +730,11 @@ int cs_engine_cycle(cs_engine *e, cs_error *err)
 		}
 	}
 	/* Push: two-way units whose pull succeeded (their conflicts are settled). */
-	for (size_t i = 0; i < e->nunits && !cs_stop_requested && !e->budget_hit; i++) {
+	for (size_t i = 0; i < e->nunits && !cs_stop_requested && !e->budget_hit && !e->auth_failed;
+	     i++) {
 		cs_unit *u = &e->units[i];
-		if (!(u->decl->direction & CRMSYNC_PUSH) || u->failed || u->waits || !u->push_pending)
+		if (!(u->decl->direction & CRMSYNC_PUSH) || u->failed || u->waits ||
+		    !u->push_pending)
 			continue;
 		if (!u->desc) /* idle pull skipped describe: the push needs it */ {
 			cs_counts_begin(e, &u->schema);
@@ -734,7 +767,8 @@ int cs_engine_cycle(cs_engine *e, cs_error *err)
 		}
 	}
 	/* Hard purges leave no trace in queryAll: compare the ids now and then. */
-	for (size_t i = 0; i < e->nunits && !cs_stop_requested && !e->budget_hit; i++) {
+	for (size_t i = 0; i < e->nunits && !cs_stop_requested && !e->budget_hit && !e->auth_failed;
+	     i++) {
 		cs_unit *u = &e->units[i];
 		if (!(u->decl->direction & CRMSYNC_PULL) || u->failed || u->waits || !u->desc)
 			continue;
@@ -763,24 +797,38 @@ budget:
 		e->b->state_set(e->bs, "", "last_success_ms", buf, &uerr);
 	e->b->retention(e->bs, cs_now_ms() - e->retention_ms, &uerr);
 	cs_info("engine", "cycle %lld %s in %.1fs, %lld API calls", (long long)e->cycle,
-		e->budget_hit ? "stopped at the API budget" :
-		cs_stop_requested ? "interrupted" : first.msg[0] ? "finished with failures" : "done",
-		(double)(cs_now_ms() - t0) / 1000.0,
-		(long long)(sf_request_count(e->sf) - api0));
+		e->budget_hit	    ? "stopped at the API budget"
+		: cs_stop_requested ? "interrupted"
+		: first.msg[0]	    ? "finished with failures"
+				    : "done",
+		(double)(cs_now_ms() - t0) / 1000.0, (long long)(sf_request_count(e->sf) - api0));
+	if (e->auth_failed) {
+		e->auth_refusals++;
+		cs_error("engine",
+			 "Salesforce refused the credentials (%d cycle%s in a row): the cycle "
+			 "stopped; next attempt in %lld min (fix the credentials and send SIGHUP "
+			 "to try at once)",
+			 e->auth_refusals, e->auth_refusals == 1 ? "" : "s",
+			 (long long)(cs_engine_interval_ms(e) / 60000));
+	} else if (sf_request_count(e->sf) > api0) {
+		e->auth_refusals = 0; /* logged in and talked to the CRM */
+	}
 	/* metrics and alerts (core/ops_run.c) */
 	cs_ops_cycle_end(e, t0, api0, first.msg[0] ? &first : NULL);
 	if (e->budget_hit && e->org_limit) {
-		return cs_err(err, CRMSYNC_EBUSY,
-			      "Salesforce refused further API calls (REQUEST_LIMIT_EXCEEDED: the org's "
-			      "daily allowance is used up): %s; the sync stopped at a page boundary and "
-			      "resumes when the allowance allows",
-			      e->org_limit_msg[0] ? e->org_limit_msg : "no detail");
+		return cs_err(
+		    err, CRMSYNC_EBUSY,
+		    "Salesforce refused further API calls (REQUEST_LIMIT_EXCEEDED: the org's "
+		    "daily allowance is used up): %s; the sync stopped at a page boundary and "
+		    "resumes when the allowance allows",
+		    e->org_limit_msg[0] ? e->org_limit_msg : "no detail");
 	}
 	if (e->budget_hit) {
-		return cs_err(err, CRMSYNC_EBUSY,
-			      "the API budget is reached (used %lld of %lld calls, budget %lld): the "
-			      "sync stopped at a page boundary and resumes when the allowance allows",
-			      (long long)used, (long long)max, (long long)budget);
+		return cs_err(
+		    err, CRMSYNC_EBUSY,
+		    "the API budget is reached (used %lld of %lld calls, budget %lld): the "
+		    "sync stopped at a page boundary and resumes when the allowance allows",
+		    (long long)used, (long long)max, (long long)budget);
 	}
 	if (first.msg[0]) {
 		*err = first;

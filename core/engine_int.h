@@ -36,16 +36,16 @@ typedef struct cs_unit {
 	size_t nselect;
 	crmsync_field_desc *qfields; /* types of the select list, for decoding */
 	bool has_isdeleted, has_master, has_ext_key, has_converted;
-	bool schema_ensured;        /* ensure_unit done in this process */
-	char *filter;               /* decl->filter, or NULL */
+	bool schema_ensured; /* ensure_unit done in this process */
+	char *filter;	     /* decl->filter, or NULL */
 	/* this cycle */
 	bool failed, waits, idle, pull_done, push_pending;
-	bool cursor_set;            /* cur_ms/cur_id set for this cycle */
-	int64_t cur_ms;             /* keyset position of the pull */
+	bool cursor_set; /* cur_ms/cur_id set for this cycle */
+	int64_t cur_ms;	 /* keyset position of the pull */
 	char cur_id[19];
-	int64_t total_expected;     /* COUNT() for the initial copy, -1 unknown */
-	int64_t pulled;             /* records pulled this cycle */
-	int64_t progress_at;        /* last progress output */
+	int64_t total_expected; /* COUNT() for the initial copy, -1 unknown */
+	int64_t pulled;		/* records pulled this cycle */
+	int64_t progress_at;	/* last progress output */
 	cs_counts schema, pull, push, reconcile;
 } cs_unit;
 
@@ -66,8 +66,14 @@ struct cs_engine {
 	bool push_always, push_deletes;
 	bool tty;
 	bool budget_hit;
-	bool org_limit;  /* the org refused: REQUEST_LIMIT_EXCEEDED, not our budget */
+	bool org_limit; /* the org refused: REQUEST_LIMIT_EXCEEDED, not our budget */
 	char org_limit_msg[512];
+	/* Salesforce refused our credentials: the cycle stops at once (every
+	 * further login would be refused too, and each refusal counts towards
+	 * locking the user out), and the pause before the next attempt doubles
+	 * per refused cycle, up to an hour. */
+	bool auth_failed;
+	int auth_refusals;
 };
 
 /* engine.c */
@@ -76,8 +82,8 @@ void cs_counts_end(cs_engine *e, cs_counts *c);
 cs_unit *cs_engine_unit(cs_engine *e, const char *name);
 int cs_engine_job_error(cs_engine *e, cs_unit *u, const char *step, const char *code,
 			const char *fmt, ...) CRMSYNC_PRINTF(5, 6);
-int cs_engine_record_error(cs_engine *e, cs_unit *u, const char *step, const char *id,
-			   int64_t row, const char *code, const char *message);
+int cs_engine_record_error(cs_engine *e, cs_unit *u, const char *step, const char *id, int64_t row,
+			   const char *code, const char *message);
 /* Map a client failure to the engine's reaction: CRMSYNC_EBUSY for budget and
  * limit (stop cleanly), else the code. */
 int cs_engine_sf_failure(cs_engine *e, int rc);
@@ -94,8 +100,7 @@ bool cs_pull_initial_done(cs_engine *e, cs_unit *u);
 int cs_pull_reconcile(cs_engine *e, cs_unit *u, cs_error *err);
 
 /* engine_push.c */
-int cs_push_unit(cs_engine *e, cs_unit *u, int64_t only_row, const char *only_id,
-		 cs_error *err);
+int cs_push_unit(cs_engine *e, cs_unit *u, int64_t only_row, const char *only_id, cs_error *err);
 bool cs_push_pending(cs_engine *e, cs_unit *u);
 
 #endif
