@@ -373,7 +373,14 @@ static int sqb_open(void *state, crmsync_error *err)
 	/* WAL lets applications read while the sync writes; NORMAL sync is safe
 	 * in WAL mode (a power cut may lose the last commits, never consistency:
 	 * every page commits with its own checkpoint). */
-	rc = sqb_exec(s, "PRAGMA journal_mode = WAL", "switching to WAL mode", err);
+	/* A new store uses 8 KiB pages (a lead row is ~400 bytes): inserting 200k
+	 * lead-sized rows with the sqlite3 shell took about a fifth less CPU time
+	 * than with 4 KiB pages (3 runs each); the instructions per row are the
+	 * same (callgrind), the saving is in page I/O. An existing store keeps
+	 * its page size: this is a no-op once the file has content. */
+	rc = sqb_exec(s, "PRAGMA page_size = 8192", "setting the page size", err);
+	if (!rc)
+		rc = sqb_exec(s, "PRAGMA journal_mode = WAL", "switching to WAL mode", err);
 	if (!rc)
 		rc = sqb_exec(s, "PRAGMA synchronous = NORMAL", "setting synchronous", err);
 	/* Statement journals (writes inside begin() may need one) stay in memory,
