@@ -44,7 +44,7 @@ typedef struct sqb_upsert_set {
 	sqb_bval *bv; /* ncols values of the record being written */
 	/* The page-at-a-time insert of a first copy (sqlite_rows.c): one
 	 * statement inserting SQB_BULK_ROWS rows, and their values. */
-	sqlite3_stmt *bulk;
+	sqlite3_stmt *bulk, *look; /* look: the stored rows of SQB_BULK_ROWS ids */
 	sqb_bval *bulk_bv;
 	struct sqb_upsert_set *next;
 } sqb_upsert_set;

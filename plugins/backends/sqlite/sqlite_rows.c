@@ -377,6 +377,7 @@ static void sqb_set_free(sqb *s, sqb_upsert_set *set)
 	sqb_finalize(s, set->ins);
 	sqb_finalize(s, set->upd);
 	sqb_finalize(s, set->bulk);
+	sqb_finalize(s, set->look);
 	s->host->free(set->bulk_bv);
 	s->host->free(set);
 }
@@ -566,7 +567,8 @@ static int sqb_set_for(sqb *s, sqb_unit *u, const crmsync_record *rec, sqb_upser
 
 /* Runs the insert (row 0) or the update of one record. */
 static int sqb_upsert_write(sqb *s, sqb_unit *u, sqb_upsert_set *set, sqlite3_stmt *st, int64_t row,
-			    const char *id, int id_len, const sqb_bval *ms, crmsync_error *err)
+			    const char *id, int id_len, const sqb_bval *ms, const sqb_bval *bv,
+			    crmsync_error *err)
 {
 	if (row)
 		sqlite3_bind_int64(st, 1, row);
@@ -574,7 +576,7 @@ static int sqb_upsert_write(sqb *s, sqb_unit *u, sqb_upsert_set *set, sqlite3_st
 		sqlite3_bind_text(st, 1, id, id_len, SQLITE_STATIC);
 	sqb_bind_bval(st, 2, ms);
 	for (size_t k = 0; k < set->ncols; k++)
-		sqb_bind_bval(st, 3 + (int)k, &set->bv[k]);
+		sqb_bind_bval(st, 3 + (int)k, &bv[k]);
 	int r = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (r != SQLITE_DONE)
@@ -644,7 +646,7 @@ static int sqb_upsert_one(sqb *s, sqb_unit *u, const crmsync_record *rec, uint8_
 	/* While records keep being new (a first sync), try the insert first: it
 	 * saves the lookup. Otherwise look first: most records exist. */
 	if (u->last_new) {
-		r = sqb_upsert_write(s, u, set, set->ins, 0, id, id_len, &ms, err);
+		r = sqb_upsert_write(s, u, set, set->ins, 0, id, id_len, &ms, set->bv, err);
 		if (r)
 			return r;
 		if (sqlite3_changes(s->db) == 1) {
@@ -667,13 +669,13 @@ static int sqb_upsert_one(sqb *s, sqb_unit *u, const crmsync_record *rec, uint8_
 			return 0;
 		}
 		*out = CRMSYNC_OUT_UPDATED;
-		return sqb_upsert_write(s, u, set, set->upd, row, id, id_len, &ms, err);
+		return sqb_upsert_write(s, u, set, set->upd, row, id, id_len, &ms, set->bv, err);
 	}
 	sqlite3_reset(st);
 	if (r != SQLITE_DONE)
 		return sqb_fail(s, err, r, "unit %s, record %.*s: reading the stored row", u->name,
 				id_len, id);
-	r = sqb_upsert_write(s, u, set, set->ins, 0, id, id_len, &ms, err);
+	r = sqb_upsert_write(s, u, set, set->ins, 0, id, id_len, &ms, set->bv, err);
 	if (r)
 		return r;
 	u->last_new = 1;
@@ -719,7 +721,85 @@ static int sqb_bulk_prepare(sqb *s, sqb_unit *u, sqb_upsert_set *set, crmsync_er
 	sqlite3_free(sql);
 	if (r != SQLITE_OK)
 		return sqb_fail(s, err, r, "unit %s: preparing the bulk insert", u->name);
+	q = sqlite3_str_new(s->db);
+	sqlite3_str_appendall(q, "SELECT id, local_id, is_deleted");
+	for (size_t i = 0; i < set->npos; i++)
+		if (set->role[i] >= 0)
+			sqlite3_str_appendf(q, ", %s", u->fields[set->role[i]].qcol);
+	sqlite3_str_appendf(q, " FROM %s WHERE id IN (?", u->qname);
+	for (int k = 1; k < SQB_BULK_ROWS; k++)
+		sqlite3_str_appendall(q, ",?");
+	sqlite3_str_appendall(q, ")");
+	if (!(sql = sqlite3_str_finish(q)))
+		return sqb_errf(s, err, CRMSYNC_ENOMEM, "unit %s: out of memory", u->name);
+	r = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &set->look, NULL);
+	sqlite3_free(sql);
+	if (r != SQLITE_OK)
+		return sqb_fail(s, err, r, "unit %s: preparing the bulk lookup", u->name);
 	return 0;
+}
+
+/* SQB_BULK_ROWS records of ascending ids, some stored: their stored rows are
+ * read with one statement, compared, and only the changed ones written. */
+static int sqb_upsert_chunk_lookup(sqb *s, sqb_unit *u, sqb_upsert_set *set,
+				   crmsync_record *const *recs, uint8_t *out, crmsync_error *err)
+{
+	enum { N = SQB_BULK_ROWS };
+	const char *ids[N];
+	int lens[N];
+	int64_t rows[N];
+	signed char state[N]; /* 0 not stored, 1 same, 2 differs */
+	size_t per = set->ncols + 1;
+	sqlite3_stmt *st = set->look;
+	int rc = 0;
+	for (size_t k = 0; k < N; k++) {
+		sqb_bval *bv = &set->bulk_bv[k * per];
+		if ((rc = sqb_set_id(s, u, set, recs[k], &ids[k], &lens[k], err)) ||
+		    (rc = sqb_set_values(s, u, set, recs[k], ids[k], &bv[set->ncols], bv, err)))
+			return rc;
+		sqlite3_bind_text(st, (int)k + 1, ids[k], lens[k], SQLITE_STATIC);
+		state[k] = 0;
+	}
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *sid = (const char *)sqlite3_column_blob(st, 0);
+		int slen = sqlite3_column_bytes(st, 0);
+		size_t lo = 0, hi = N; /* the ids ascend: binary search */
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			int c =
+			    memcmp(ids[mid], sid, (size_t)(lens[mid] < slen ? lens[mid] : slen));
+			if (c < 0 || (c == 0 && lens[mid] < slen))
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo >= N || lens[lo] != slen || memcmp(ids[lo], sid, (size_t)slen) != 0)
+			continue;
+		const sqb_bval *bv = &set->bulk_bv[lo * per];
+		int same = sqlite3_column_int(st, 2) == 0;
+		for (size_t c = 0; same && c < set->ncols; c++)
+			same = sqb_bval_equal(&bv[c], st, 3 + (int)c);
+		rows[lo] = sqlite3_column_int64(st, 1);
+		state[lo] = same ? 1 : 2;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (r != SQLITE_DONE)
+		return sqb_fail(s, err, r, "unit %s: reading stored rows", u->name);
+	/* writes only once the read is over */
+	for (size_t k = 0; k < N && !rc; k++) {
+		const sqb_bval *bv = &set->bulk_bv[k * per];
+		if (state[k] == 1) {
+			out[k] = CRMSYNC_OUT_SKIPPED;
+			continue;
+		}
+		rc = sqb_upsert_write(s, u, set, state[k] ? set->upd : set->ins,
+				      state[k] ? rows[k] : 0, ids[k], lens[k], &bv[set->ncols], bv,
+				      err);
+		out[k] = state[k] ? CRMSYNC_OUT_UPDATED : CRMSYNC_OUT_NEW;
+	}
+	return rc;
 }
 
 /* A first copy stores pages of records the store has never seen. When every
@@ -770,13 +850,20 @@ static int sqb_upsert_bulk(sqb *s, sqb_unit *u, crmsync_record *const *recs, siz
 	sqlite3_bind_text(u->probe, 2, prev, prev_len, SQLITE_STATIC);
 	int r = sqlite3_step(u->probe);
 	sqlite3_reset(u->probe);
-	if (r == SQLITE_ROW)
-		return 0; /* some may exist: row by row */
-	if (r != SQLITE_DONE)
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
 		return sqb_fail(s, err, r, "unit %s: probing stored ids", u->name);
 	if (!set->bulk && (rc = sqb_bulk_prepare(s, u, set, err)))
 		return rc;
 	size_t per = set->ncols + 1, i = 0;
+	if (r == SQLITE_ROW) { /* some are stored: look them up 64 at a time */
+		for (; i + SQB_BULK_ROWS <= n && !rc; i += SQB_BULK_ROWS)
+			rc = sqb_upsert_chunk_lookup(s, u, set, &recs[i], &out[i], err);
+		u->last_new = 0;
+		for (; i < n && !rc; i++)
+			rc = sqb_upsert_one(s, u, recs[i], &out[i], err);
+		*bulk = 1;
+		return rc;
+	}
 	for (; i + SQB_BULK_ROWS <= n; i += SQB_BULK_ROWS) {
 		sqlite3_stmt *st = set->bulk;
 		int p = 1;
