@@ -127,7 +127,8 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 {
 	(void)kind;
 	if (!strcasecmp(k, "password") || !strcasecmp(k, "client_secret") ||
-	    !strcasecmp(k, "token") || !strcasecmp(k, "refresh_token"))
+	    !strcasecmp(k, "token") || !strcasecmp(k, "refresh_token") ||
+	    !strcasecmp(k, "assertion"))
 		v = "***";
 	json_object_set_new(cls, k, v ? json_string(v) : json_null());
 	return MHD_YES;
