@@ -446,6 +446,98 @@ static void t_upsert_outcomes(void **state)
 		H->record_free(recs[i]);
 }
 
+/* Pages as a pull delivers them (hundreds of records in ascending Id order),
+ * which a backend may store in bulk: every record's outcome and value must be
+ * exactly what the row-by-row rules give, whether none, some or all of the
+ * page's ids are stored, tombstones included, and in any order. */
+static void t_upsert_pages(void **state)
+{
+	bt *t = *state;
+	enum { N = 300 };
+	crmsync_record *recs[N];
+	uint8_t out[N];
+	char id[N][19], last[32], buf[64];
+	ensure_lead(t);
+	/* a first copy: ids 00Q...000, 002, 004, ... (even), all new */
+	for (int i = 0; i < N; i++) {
+		snprintf(id[i], sizeof id[i], "00Q%012dAAA", 2 * i);
+		snprintf(last, sizeof last, "Even %d", i);
+		recs[i] = lead_rec(id[i], last, 1000 + i);
+	}
+	OK(t->ops->upsert(t->st, "lead", recs, N, out, &t->err));
+	for (int i = 0; i < N; i++)
+		assert_int_equal(out[i], CRMSYNC_OUT_NEW);
+	assert_string_equal(hook_query(buf, sizeof buf, "SELECT count(*) FROM lead"), "300");
+	int probe[] = {0, 63, 64, 65, 127, 128, 255, 256, N - 1};
+	for (size_t k = 0; k < sizeof probe / sizeof *probe; k++) {
+		int i = probe[k];
+		crmsync_record *r = read_row(t, "lead", id[i], 0);
+		snprintf(last, sizeof last, "Even %d", i);
+		assert_text(r, "LastName", last);
+		assert_int_equal(getv(r, "crm_modstamp").u.i, 1000 + i);
+		assert_int_equal(getv(r, "NumberOfEmployees").u.i, 12);
+		assert_text(r, "sync_state", "synced");
+		H->record_free(r);
+	}
+	/* one stored row becomes a tombstone (same values: the next upsert revives it) */
+	const char *dead[1] = {id[70]};
+	OK(t->ops->mark_deleted(t->st, "lead", dead, NULL, 1, 0, out, &t->err));
+	for (int i = 0; i < N; i++)
+		H->record_free(recs[i]);
+	/* an incremental page: stored ids (even) and new ones (odd) interleaved;
+	 * one stored row changed, the tombstone, the rest equal */
+	for (int i = 0; i < N; i++) {
+		int n = i; /* 0, 1, 2, ...: evens are stored (n/2), odds new */
+		snprintf(id[i], sizeof id[i], "00Q%012dAAA", n);
+		if (n % 2 == 0)
+			snprintf(last, sizeof last, "Even %d", n / 2);
+		else
+			snprintf(last, sizeof last, "Odd %d", n);
+		recs[i] = lead_rec(id[i], last, n % 2 == 0 ? 1000 + n / 2 : 5000 + n);
+	}
+	set_s(recs[100], "LastName", "Changed");
+	OK(t->ops->upsert(t->st, "lead", recs, N, out, &t->err));
+	for (int i = 0; i < N; i++) {
+		int want = i % 2		    ? CRMSYNC_OUT_NEW
+			   : (i == 100 || i == 140) ? CRMSYNC_OUT_UPDATED
+						    : CRMSYNC_OUT_SKIPPED;
+		if (out[i] != want)
+			fail_msg("record %d (%s): outcome %d, expected %d", i, id[i], out[i], want);
+	}
+	crmsync_record *r = read_row(t, "lead", id[100], 0);
+	assert_text(r, "LastName", "Changed");
+	H->record_free(r);
+	r = read_row(t, "lead", id[140], 0);
+	assert_int_equal(getv(r, "is_deleted").u.b, 0);
+	H->record_free(r);
+	r = read_row(t, "lead", id[141], 0);
+	assert_text(r, "LastName", "Odd 141");
+	assert_int_equal(getv(r, "crm_modstamp").u.i, 5141);
+	H->record_free(r);
+	/* 150 new rows, 150 evens beyond the first copy's 300 */
+	assert_string_equal(hook_query(buf, sizeof buf, "SELECT count(*) FROM lead"), "450");
+	for (int i = 0; i < N; i++)
+		H->record_free(recs[i]);
+	/* the same in descending order, every value changed: all updated */
+	for (int i = 0; i < N; i++) {
+		snprintf(id[i], sizeof id[i], "00Q%012dAAA", N - 1 - i);
+		snprintf(last, sizeof last, "Down %d", i);
+		recs[i] = lead_rec(id[i], last, 9000 + i);
+	}
+	OK(t->ops->upsert(t->st, "lead", recs, N, out, &t->err));
+	for (int i = 0; i < N; i++)
+		if (out[i] != CRMSYNC_OUT_UPDATED)
+			fail_msg("descending record %d (%s): outcome %d, expected updated", i,
+				 id[i], out[i]);
+	r = read_row(t, "lead", id[N - 1], 0);
+	snprintf(last, sizeof last, "Down %d", N - 1);
+	assert_text(r, "LastName", last);
+	H->record_free(r);
+	for (int i = 0; i < N; i++)
+		H->record_free(recs[i]);
+	assert_string_equal(hook_query(buf, sizeof buf, "SELECT count(*) FROM lead"), "450");
+}
+
 static void t_values_round_trip(void **state)
 {
 	bt *t = *state;
@@ -1592,6 +1684,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(t_open_and_ensure, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_upsert_outcomes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_upsert_pages, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_values_round_trip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_schema_growth, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_transactions, setup, teardown),
