@@ -124,7 +124,8 @@ int cs_record_set(cs_record *rec, const char *field, const crmsync_value *val)
 
 	if (i < 0) {
 		if (rec->n == rec->alloc) {
-			size_t na = rec->alloc ? rec->alloc * 2 : 16;
+			/* 1.5x: a lead's 23 fields fit 24 slots, not 32 */
+			size_t na = rec->alloc ? rec->alloc + rec->alloc / 2 : 16;
 			struct rec_slot *ns = realloc(rec->slot, na * sizeof *ns);
 			if (!ns)
 				return CRMSYNC_ENOMEM;
