@@ -7,10 +7,15 @@
  * A figure for the notes, never a timed test.
  *
  *   bench/backend_upsert [--rows N] [--page N] [--path FILE] [--so PLUGIN] [--pull]
+ *                        [--conninfo CI] [--schema NAME] [--server-pid PID]
  *
  * The lead unit is two-way (capture triggers on its table) unless --pull.
  * Default plugin: this build's sqlite.so; default file: a temporary one,
- * removed afterwards.
+ * removed afterwards. --conninfo and --schema become [storage] conninfo and
+ * schema, for postgres.so (e.g. --so .../postgres.so --conninfo "host=/tmp/x
+ * dbname=bench"). --server-pid names the server's main process (the
+ * postmaster): each pass then also reports the CPU time of the server's
+ * processes (it and its children, from /proc) per 100k rows.
  */
 #include "config.h"
 #include "conf.h"
@@ -23,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <dirent.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -59,10 +65,60 @@ static double clock_s(clockid_t c)
 }
 
 /* Wall time, and CPU time spent in the backend's ops only (the machine may
- * be shared, and building the records is the engine's cost, not the store's). */
+ * be shared, and building the records is the engine's cost, not the store's);
+ * server CPU when a server pid is known. */
 typedef struct timing {
-	double wall, ops_cpu, ops_wall;
+	double wall, ops_cpu, ops_wall, server_cpu;
 } timing;
+
+static long server_pid;
+
+/* utime + stime (+ reaped children's when kids) of one process, in seconds;
+ * its parent's pid in *ppid. -1 when it is gone. */
+static double proc_cpu(long pid, int kids, long *ppid)
+{
+	char f[64], line[1024];
+	snprintf(f, sizeof f, "/proc/%ld/stat", pid);
+	FILE *fp = fopen(f, "r");
+	if (!fp)
+		return -1;
+	size_t n = fread(line, 1, sizeof line - 1, fp);
+	fclose(fp);
+	line[n] = 0;
+	char *p = strrchr(line, ')');
+	unsigned long long ut, st;
+	long long cut, cst;
+	long pp;
+	if (!p || sscanf(p + 2, "%*c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld",
+			 &pp, &ut, &st, &cut, &cst) != 5)
+		return -1;
+	if (ppid)
+		*ppid = pp;
+	double t = (double)(ut + st) + (kids ? (double)(cut + cst) : 0);
+	return t / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* CPU seconds of the server so far: the postmaster with the children it
+ * reaped, and its live children. */
+static double server_cpu(void)
+{
+	if (!server_pid)
+		return 0;
+	double t = proc_cpu(server_pid, 1, NULL);
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		long pid = atol(e->d_name), pp = 0;
+		if (pid <= 0 || pid == server_pid)
+			continue;
+		double c = proc_cpu(pid, 0, &pp);
+		if (c >= 0 && pp == server_pid)
+			t += c;
+	}
+	if (d)
+		closedir(d);
+	return t;
+}
 
 static void fill(const crmsync_host *h, crmsync_record *r, long i)
 {
@@ -112,7 +168,7 @@ static int pass(const crmsync_backend_ops *ops, void *st, const crmsync_host *h,
 		crmsync_record **recs, long rows, long page, uint8_t *out, long counts[6],
 		timing *tm, cs_error *err)
 {
-	double w0 = clock_s(CLOCK_MONOTONIC);
+	double w0 = clock_s(CLOCK_MONOTONIC), s0 = server_cpu();
 	for (long base = 0; base < rows; base += page) {
 		long n = rows - base < page ? rows - base : page;
 		for (long k = 0; k < n; k++)
@@ -129,13 +185,14 @@ static int pass(const crmsync_backend_ops *ops, void *st, const crmsync_host *h,
 			counts[out[k] < 6 ? out[k] : 0]++;
 	}
 	tm->wall = clock_s(CLOCK_MONOTONIC) - w0;
+	tm->server_cpu = server_cpu() - s0;
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	long rows = 1000000, page = 2000;
-	const char *path = NULL, *so = NULL;
+	const char *path = NULL, *so = NULL, *conninfo = NULL, *schema = NULL;
 	char tmp[4096] = "", sobuf[4096];
 	int direction = CRMSYNC_BOTH;
 	for (int i = 1; i < argc; i++)
@@ -154,6 +211,12 @@ int main(int argc, char **argv)
 			path = argv[i + 1];
 		else if (!strcmp(argv[i], "--so"))
 			so = argv[i + 1];
+		else if (!strcmp(argv[i], "--conninfo"))
+			conninfo = argv[i + 1];
+		else if (!strcmp(argv[i], "--schema"))
+			schema = argv[i + 1];
+		else if (!strcmp(argv[i], "--server-pid"))
+			server_pid = atol(argv[i + 1]);
 	}
 	if (rows <= 0 || page <= 0) {
 		fprintf(stderr,
@@ -180,6 +243,10 @@ int main(int argc, char **argv)
 	crmsync_record **recs = calloc((size_t)page, sizeof *recs);
 	uint8_t *out = calloc((size_t)page, 1);
 	if (!cfg || !recs || !out || cs_config_set(cfg, "storage", "path", path, "bench", &err))
+		goto out;
+	if (conninfo && cs_config_set(cfg, "storage", "conninfo", conninfo, "bench", &err))
+		goto out;
+	if (schema && cs_config_set(cfg, "storage", "schema", schema, "bench", &err))
 		goto out;
 	if (!(ld = cs_loader_new(cfg, &err)) || cs_loader_load_file(ld, so, &p, &err))
 		goto out;
@@ -214,6 +281,9 @@ int main(int argc, char **argv)
 		printf("%-12s %10.2f %12.0f %14.0f %14.0f\n", name[k], tm[k]->wall,
 		       (double)rows / tm[k]->wall, (double)rows / tm[k]->ops_wall,
 		       (double)rows / tm[k]->ops_cpu);
+	for (int k = 0; server_pid && k < 2; k++)
+		printf("%-12s cpu-s per 100k rows: client ops %.2f, server %.2f\n", name[k],
+		       tm[k]->ops_cpu * 1e5 / (double)rows, tm[k]->server_cpu * 1e5 / (double)rows);
 	printf("outcomes: new %ld, skipped %ld; peak RSS %.1f MiB\n", c1[CRMSYNC_OUT_NEW],
 	       c2[CRMSYNC_OUT_SKIPPED], (double)ru.ru_maxrss / 1024.0);
 	rc = c1[CRMSYNC_OUT_NEW] == rows && c2[CRMSYNC_OUT_SKIPPED] == rows ? 0 : 1;

@@ -531,28 +531,43 @@ static int pgb_upsert_run(pgb *s, pgb_unit *u, crmsync_record *const *recs, size
 	pgb_buf_puts(s, &q, ", ord)), w AS (SELECT ord, id, ms");
 	for (size_t k = 0; k < c; k++)
 		pgb_buf_printf(s, &q, ", c%zu::%s AS c%zu", k, cf[k]->decl, k);
-	pgb_buf_printf(s, &q,
-		       " FROM v), upd AS (UPDATE %s AS t SET is_deleted = 0, merged_into = NULL, "
-		       "crm_modstamp = coalesce(w.ms, t.crm_modstamp)",
-		       u->qname);
-	for (size_t k = 0; k < c; k++)
-		pgb_buf_printf(s, &q, ", %s = w.c%zu", cf[k]->qcol, k);
-	pgb_buf_puts(s, &q, " FROM w WHERE t.id = w.id AND (t.is_deleted <> 0");
+	/* e: each record with its stored row (local_id) and whether a synced
+	 * field differs. The stored row is looked up by id through the id index
+	 * for each record (a lateral subquery the planner cannot flatten), never
+	 * by a join that reads the whole table: a hash join over every row for
+	 * every page made a sync quadratic. One lookup serves both the update
+	 * and the insert. */
+	pgb_buf_puts(s, &q,
+		     " FROM v), e AS (SELECT w.*, t.lid, t.chg FROM w LEFT JOIN LATERAL (SELECT "
+		     "t.local_id AS lid, (t.is_deleted <> 0");
 	for (size_t k = 0; k < c; k++)
 		pgb_buf_printf(s, &q, " OR t.%s IS DISTINCT FROM w.c%zu", cf[k]->qcol, k);
 	pgb_buf_printf(s, &q,
-		       ") RETURNING w.ord), ins AS (INSERT INTO %s(id, crm_modstamp, sync_state",
+		       ") AS chg FROM %s t WHERE t.id = w.id OFFSET 0) t ON true), upd AS (UPDATE "
+		       "%s AS t SET is_deleted = 0, merged_into = NULL, crm_modstamp = "
+		       "coalesce(e.ms, t.crm_modstamp)",
+		       u->qname, u->qname);
+	for (size_t k = 0; k < c; k++)
+		pgb_buf_printf(s, &q, ", %s = e.c%zu", cf[k]->qcol, k);
+	/* The changed rows by primary key; the comparison is repeated so that a
+	 * row an application changed meanwhile is judged by its new values. */
+	pgb_buf_puts(s, &q,
+		     " FROM e WHERE t.local_id = ANY(ARRAY(SELECT lid FROM e WHERE chg)) AND "
+		     "t.local_id = e.lid AND (t.is_deleted <> 0");
+	for (size_t k = 0; k < c; k++)
+		pgb_buf_printf(s, &q, " OR t.%s IS DISTINCT FROM e.c%zu", cf[k]->qcol, k);
+	pgb_buf_printf(s, &q,
+		       ") RETURNING e.ord), ins AS (INSERT INTO %s(id, crm_modstamp, sync_state",
 		       u->qname);
 	for (size_t k = 0; k < c; k++)
 		pgb_buf_printf(s, &q, ", %s", cf[k]->qcol);
-	pgb_buf_puts(s, &q, ") SELECT w.id, w.ms, 'synced'");
+	pgb_buf_puts(s, &q, ") SELECT e.id, e.ms, 'synced'");
 	for (size_t k = 0; k < c; k++)
-		pgb_buf_printf(s, &q, ", w.c%zu", k);
-	pgb_buf_printf(s, &q,
-		       " FROM w WHERE NOT EXISTS (SELECT 1 FROM %s t WHERE t.id = w.id) ORDER BY "
-		       "w.ord ON CONFLICT (id) DO NOTHING RETURNING id) SELECT w.ord, 1 FROM ins "
-		       "JOIN w ON w.id = ins.id UNION ALL SELECT ord, 2 FROM upd",
-		       u->qname);
+		pgb_buf_printf(s, &q, ", e.c%zu", k);
+	pgb_buf_puts(s, &q,
+		     " FROM e WHERE e.lid IS NULL ORDER BY e.ord ON CONFLICT (id) DO NOTHING "
+		     "RETURNING id) SELECT e.ord, 1 FROM e WHERE e.lid IS NULL AND e.id IN "
+		     "(SELECT id FROM ins) UNION ALL SELECT ord, 2 FROM upd");
 	s->host->free(cf);
 	rc = pgb_buf_ok(s, &q, err);
 	if (rc)
