@@ -116,10 +116,23 @@ static int is_string_type(int type)
 	return type == CRMSYNC_STRING || type == CRMSYNC_ID || type == CRMSYNC_DATE;
 }
 
+static int rec_put(cs_record *rec, long i, const char *field, size_t flen,
+		   const crmsync_value *val);
+
 int cs_record_set(cs_record *rec, const char *field, const crmsync_value *val)
 {
 	size_t flen = strlen(field);
-	long i = rec_find_len(rec, field, flen);
+	return rec_put(rec, rec_find_len(rec, field, flen), field, flen, val);
+}
+
+int cs_record_add(cs_record *rec, const char *field, const crmsync_value *val)
+{
+	return rec_put(rec, -1, field, strlen(field), val);
+}
+
+/* Set slot i, or a new slot when i < 0. */
+static int rec_put(cs_record *rec, long i, const char *field, size_t flen, const crmsync_value *val)
+{
 	struct rec_slot *s;
 
 	if (i < 0) {
@@ -249,8 +262,7 @@ bool cs_value_equal(const crmsync_value *a, const crmsync_value *b)
 	case CRMSYNC_DATETIME:
 		return a->u.i == b->u.i;
 	case CRMSYNC_DOUBLE:
-		return memcmp(&a->u.d, &b->u.d, sizeof(double)) == 0 ||
-		       (a->u.d == b->u.d);
+		return memcmp(&a->u.d, &b->u.d, sizeof(double)) == 0 || (a->u.d == b->u.d);
 	case CRMSYNC_BOOLEAN:
 		return !a->u.b == !b->u.b;
 	}

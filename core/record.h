@@ -16,8 +16,8 @@
 
 typedef struct crmsync_record cs_record;
 
-cs_record *cs_record_new(void);              /* NULL on out of memory */
-void cs_record_free(cs_record *rec);         /* NULL is fine */
+cs_record *cs_record_new(void);	     /* NULL on out of memory */
+void cs_record_free(cs_record *rec); /* NULL is fine */
 void cs_record_clear(cs_record *rec);
 size_t cs_record_count(const cs_record *rec);
 
@@ -25,6 +25,9 @@ int cs_record_get(const cs_record *rec, const char *field, crmsync_value *out);
 int cs_record_at(const cs_record *rec, size_t i, const char **field, crmsync_value *out);
 /* Copies the name and, for string-like types, the bytes. 0 or CRMSYNC_ENOMEM. */
 int cs_record_set(cs_record *rec, const char *field, const crmsync_value *val);
+/* cs_record_set for a field the caller knows the record does not hold (a
+ * decoder filling a cleared record): no lookup. */
+int cs_record_add(cs_record *rec, const char *field, const crmsync_value *val);
 int cs_record_unset(cs_record *rec, const char *field);
 
 /* Convenience setters; len -1 means strlen. */

@@ -28,6 +28,7 @@ struct pj {
 	char whatbuf[400];
 	const sf_query_opts *o;
 	size_t rec_bytes; /* string bytes of the record being decoded */
+	int fast;	  /* the key being stored is known absent: append it (pj_object) */
 };
 
 /* A record whose strings took more than this is replaced by a fresh one
@@ -337,10 +338,20 @@ static int pj_nomem(struct pj *j)
 	return pj_fail(j, "out of memory");
 }
 
+static int pj_put(struct pj *j, cs_record *rec, const char *key, crmsync_value v)
+{
+	return (j->fast ? cs_record_add(rec, key, &v) : cs_record_set(rec, key, &v)) ? -1 : 0;
+}
+
 static int pj_object(struct pj *j, cs_record *rec, const char *prefix, struct pj_cache *cache,
 		     size_t ncache, int depth)
 {
 	size_t pos = 0;
+	/* Fields are appended without looking for an earlier one of the same
+	 * name while every key so far matched the cache at its position: the
+	 * cache's names are distinct, so this key is new to the record. A miss,
+	 * a nested object or a record that was not empty ends that. */
+	int fast = !prefix && cache && cs_record_count(rec) == 0;
 
 	pj_ws(j);
 	if (j->p >= j->end || *j->p != '{')
@@ -383,6 +394,8 @@ static int pj_object(struct pj *j, cs_record *rec, const char *prefix, struct pj
 			if (pj_skip(j, 0))
 				return -1;
 		} else if (ch == '{') {
+			fast = 0;
+			j->fast = 0;
 			if (pj_object(j, rec, key, NULL, 0, depth + 1))
 				return -1;
 		} else {
@@ -390,12 +403,18 @@ static int pj_object(struct pj *j, cs_record *rec, const char *prefix, struct pj
 			if (cache && pos < ncache && strcmp(cache[pos].name, key) == 0) {
 				type = cache[pos].type;
 			} else {
+				fast = 0;
 				type = pj_field_type(j->o, key);
 				if (cache && pos < ncache && strlen(key) < sizeof cache[pos].name) {
+					for (size_t c = 0; c < ncache;
+					     c++) /* names stay distinct */
+						if (c != pos && strcmp(cache[c].name, key) == 0)
+							cache[c].name[0] = '\0';
 					strcpy(cache[pos].name, key);
 					cache[pos].type = type;
 				}
 			}
+			j->fast = fast;
 			pos++;
 			if (ch == '"') {
 				if (pj_string(j, &s, &len))
@@ -414,7 +433,9 @@ static int pj_object(struct pj *j, cs_record *rec, const char *prefix, struct pj
 							 t);
 						return pj_fail(j, j->whatbuf);
 					}
-					if (cs_record_set_int(rec, key, CRMSYNC_DATETIME, ms))
+					if (pj_put(j, rec, key,
+						   (crmsync_value){.type = CRMSYNC_DATETIME,
+								   .u.i = ms}))
 						return pj_nomem(j);
 				} else {
 					if (memchr(s, '\0', len)) {
@@ -422,24 +443,29 @@ static int pj_object(struct pj *j, cs_record *rec, const char *prefix, struct pj
 							 "field %s holds a NUL character", key);
 						return pj_fail(j, j->whatbuf);
 					}
-					if (cs_record_set_str(rec, key,
-							      type == CRMSYNC_DATE ||
-								      type == CRMSYNC_ID
-								  ? type
-								  : CRMSYNC_STRING,
-							      s, (long)len))
+					if (pj_put(
+						j, rec, key,
+						(crmsync_value){.type = type == CRMSYNC_DATE ||
+										type == CRMSYNC_ID
+									    ? type
+									    : CRMSYNC_STRING,
+								.len = len,
+								.u.s = s}))
 						return pj_nomem(j);
 				}
 			} else if (ch == 't' || ch == 'f') {
 				if (pj_lit(j, ch == 't' ? "true" : "false"))
 					return -1;
-				if (cs_record_set_bool(rec, key, ch == 't'))
+				if (pj_put(
+					j, rec, key,
+					(crmsync_value){.type = CRMSYNC_BOOLEAN, .u.b = ch == 't'}))
 					return pj_nomem(j);
 			} else if (ch == 'n') {
 				if (pj_lit(j, "null"))
 					return -1;
 				if (type < 0 && pj_described_parent(j->o, key)) {
 					/* "Owner": null: every described Owner.* is null */
+					fast = 0;
 					size_t kl2 = strlen(key);
 					for (size_t i = 0; i < j->o->nfields; i++)
 						if (strncasecmp(j->o->fields[i].name, key, kl2) ==
@@ -447,7 +473,8 @@ static int pj_object(struct pj *j, cs_record *rec, const char *prefix, struct pj
 						    j->o->fields[i].name[kl2] == '.' &&
 						    cs_record_set_null(rec, j->o->fields[i].name))
 							return pj_nomem(j);
-				} else if (cs_record_set_null(rec, key)) {
+				} else if (pj_put(j, rec, key,
+						  (crmsync_value){.type = CRMSYNC_NULL})) {
 					return pj_nomem(j);
 				}
 			} else {
@@ -458,15 +485,22 @@ static int pj_object(struct pj *j, cs_record *rec, const char *prefix, struct pj
 					return -1;
 				int rc;
 				if (is_int && type != CRMSYNC_DOUBLE)
-					rc = cs_record_set_int(rec, key, CRMSYNC_INTEGER, i);
+					rc = pj_put(
+					    j, rec, key,
+					    (crmsync_value){.type = CRMSYNC_INTEGER, .u.i = i});
 				else if (is_int)
-					rc = cs_record_set_double(rec, key, (double)i);
+					rc = pj_put(j, rec, key,
+						    (crmsync_value){.type = CRMSYNC_DOUBLE,
+								    .u.d = (double)i});
 				else if (type == CRMSYNC_INTEGER && d >= -9223372036854775808.0 &&
 					 d < 9223372036854775808.0 && d == (double)(int64_t)d)
-					rc = cs_record_set_int(rec, key, CRMSYNC_INTEGER,
-							       (int64_t)d);
+					rc = pj_put(j, rec, key,
+						    (crmsync_value){.type = CRMSYNC_INTEGER,
+								    .u.i = (int64_t)d});
 				else
-					rc = cs_record_set_double(rec, key, d);
+					rc = pj_put(
+					    j, rec, key,
+					    (crmsync_value){.type = CRMSYNC_DOUBLE, .u.d = d});
 				if (rc)
 					return pj_nomem(j);
 			}

@@ -132,6 +132,43 @@ static void test_page_decode_without_describe(void **state)
 	sf_client_free(c);
 }
 
+/* A JSON object may repeat a key (Salesforce never does; a proxy or a broken
+ * org might): the record holds the field once, with the last value, however
+ * the records before it were laid out (the decoder appends known-new keys
+ * without a lookup). */
+static void test_page_repeated_keys(void **state)
+{
+	(void)state;
+	static const char *text =
+	    "{\"totalSize\":5,\"done\":true,\"records\":["
+	    "{\"Id\":\"00Q000000000001AAA\",\"A\":\"1\",\"B\":\"2\"},"
+	    "{\"Id\":\"00Q000000000002AAA\",\"A\":\"1\",\"A\":\"x\"},"
+	    "{\"Id\":\"00Q000000000003AAA\",\"A\":\"1\",\"B\":\"2\",\"A\":\"y\"},"
+	    "{\"Id\":\"00Q000000000004AAA\",\"A\":\"1\",\"B\":\"2\",\"A\":\"z\"},"
+	    "{\"Id\":\"00Q000000000005AAA\",\"B\":\"2\",\"A\":\"1\",\"B\":\"w\"}]}";
+	static const char *want[5][2] = {
+	    {"1", "2"}, {"x", NULL}, {"y", "2"}, {"z", "2"}, {"1", "w"}};
+	static const size_t count[5] = {3, 2, 3, 3, 3};
+	sf_client *c = new_client();
+	sf_page p;
+	char *next = NULL;
+	cs_error e = CS_ERROR_INIT;
+	assert_int_equal(sf_decode_page_text(c, text, NULL, &p, &next, &e), 0);
+	free(next);
+	assert_int_equal(p.count, 5);
+	for (int r = 0; r < 5; r++) {
+		assert_int_equal(cs_record_count(p.records[r]), count[r]);
+		for (int k = 0; k < 2; k++) {
+			const char *got = cs_record_str(p.records[r], k ? "B" : "A");
+			if (!want[r][k])
+				assert_null(got);
+			else
+				assert_string_equal(got, want[r][k]);
+		}
+	}
+	sf_client_free(c);
+}
+
 static void test_page_decode_errors(void **state)
 {
 	sf_client *c = new_client();
@@ -415,6 +452,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_page_decode),
 	    cmocka_unit_test(test_page_decode_without_describe),
+	    cmocka_unit_test(test_page_repeated_keys),
 	    cmocka_unit_test(test_page_decode_errors),
 	    cmocka_unit_test(test_page_truncated_everywhere),
 	    cmocka_unit_test(test_page_escapes),
