@@ -536,6 +536,58 @@ static void t_upsert_pages(void **state)
 	for (int i = 0; i < N; i++)
 		H->record_free(recs[i]);
 	assert_string_equal(hook_query(buf, sizeof buf, "SELECT count(*) FROM lead"), "450");
+	/* a page in no Id order (a pull is in SystemModstamp order), new records
+	 * first; then one where a new id comes twice (the second copy wins) and
+	 * stored rows, changed and unchanged, sit among new ones */
+	for (int i = 0; i < N; i++) {
+		snprintf(id[i], sizeof id[i], "00Q%012dBBB", (i * 7919) % N);
+		snprintf(last, sizeof last, "Mixed %d", i);
+		recs[i] = lead_rec(id[i], last, 20000 + i);
+	}
+	OK(t->ops->upsert(t->st, "lead", recs, N, out, &t->err));
+	for (int i = 0; i < N; i++)
+		if (out[i] != CRMSYNC_OUT_NEW)
+			fail_msg("shuffled record %d (%s): outcome %d, expected new", i, id[i],
+				 out[i]);
+	for (int i = 0; i < N; i++)
+		H->record_free(recs[i]);
+	assert_string_equal(hook_query(buf, sizeof buf, "SELECT count(*) FROM lead"), "750");
+	for (int i = 0; i < N; i++) {
+		snprintf(id[i], sizeof id[i], "00Q%012dCCC", (i * 7919) % N);
+		snprintf(last, sizeof last, "Again %d", i);
+		recs[i] = lead_rec(id[i], last, 30000 + i);
+	}
+	snprintf(id[10], sizeof id[10], "%s", id[3]); /* the same new id twice */
+	set_str(recs[10], "Id", CRMSYNC_ID, id[10]);
+	snprintf(id[20], sizeof id[20], "00Q%012dBBB", 5); /* stored, changed */
+	set_str(recs[20], "Id", CRMSYNC_ID, id[20]);
+	for (int k = 0; k < N; k++) /* stored, unchanged: a copy of its record */
+		if ((k * 7919) % N == 6) {
+			snprintf(id[30], sizeof id[30], "00Q%012dBBB", 6);
+			snprintf(last, sizeof last, "Mixed %d", k);
+			H->record_free(recs[30]);
+			recs[30] = lead_rec(id[30], last, 20000 + k);
+		}
+	OK(t->ops->upsert(t->st, "lead", recs, N, out, &t->err));
+	for (int i = 0; i < N; i++) {
+		int want = i == 10 || i == 20 ? CRMSYNC_OUT_UPDATED
+			   : i == 30	      ? CRMSYNC_OUT_SKIPPED
+					      : CRMSYNC_OUT_NEW;
+		if (out[i] != want)
+			fail_msg("mixed record %d (%s): outcome %d, expected %d", i, id[i], out[i],
+				 want);
+	}
+	r = read_row(t, "lead", id[3], 0);
+	assert_text(r, "LastName", "Again 10");
+	assert_int_equal(getv(r, "crm_modstamp").u.i, 30010);
+	H->record_free(r);
+	r = read_row(t, "lead", id[20], 0);
+	assert_text(r, "LastName", "Again 20");
+	H->record_free(r);
+	for (int i = 0; i < N; i++)
+		H->record_free(recs[i]);
+	/* 300 - 3 new rows (the copy, the two stored) */
+	assert_string_equal(hook_query(buf, sizeof buf, "SELECT count(*) FROM lead"), "1047");
 }
 
 static void t_values_round_trip(void **state)
