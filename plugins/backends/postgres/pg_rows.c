@@ -522,13 +522,15 @@ static int pgb_upsert_run(pgb *s, pgb_unit *u, crmsync_record *const *recs, size
 	for (size_t i = 0; i < run.npos; i++)
 		if (run.role[i] >= 0)
 			cf[c++] = &u->fields[run.role[i]];
-	pgb_buf_puts(s, &q, "WITH v AS (SELECT * FROM unnest($1::text[], $2::text[]");
+	/* The arrays side by side: set-returning functions in the select list
+	 * run in lockstep, one value per call (unnest in FROM would first copy
+	 * every array into a tuplestore: ~5 us more per record). */
+	pgb_buf_puts(s, &q,
+		     "WITH v AS (SELECT generate_series(1, cardinality($1::text[])) AS ord, "
+		     "unnest($1::text[]) AS id, unnest($2::text[]) AS ms");
 	for (size_t k = 0; k < c; k++)
-		pgb_buf_printf(s, &q, ", $%zu::text[]", k + 3);
-	pgb_buf_puts(s, &q, ") WITH ORDINALITY AS v(id, ms");
-	for (size_t k = 0; k < c; k++)
-		pgb_buf_printf(s, &q, ", c%zu", k);
-	pgb_buf_puts(s, &q, ", ord)), w AS (SELECT ord, id, ms");
+		pgb_buf_printf(s, &q, ", unnest($%zu::text[]) AS c%zu", k + 3, k);
+	pgb_buf_puts(s, &q, "), w AS (SELECT ord, id, ms");
 	for (size_t k = 0; k < c; k++)
 		pgb_buf_printf(s, &q, ", c%zu::%s AS c%zu", k, cf[k]->decl, k);
 	/* e: each record with its stored row (local_id) and whether a synced
