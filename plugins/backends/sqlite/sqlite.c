@@ -170,6 +170,11 @@ void sqb_finalize(sqb *s, sqlite3_stmt *st)
 
 void sqb_cache_clear(sqb *s)
 {
+	for (int i = 0; i < SQB_CACHE; i++)
+		if (s->cache[i].busy) /* a path that never gave its statement back */
+			s->host->log(s->self, CRMSYNC_LOG_WARN,
+				     "internal: a statement was not given back: %.200s",
+				     s->cache[i].sql);
 	for (int i = 0; i < SQB_CACHE; i++) {
 		sqlite3_finalize(s->cache[i].st);
 		s->host->free(s->cache[i].sql);
