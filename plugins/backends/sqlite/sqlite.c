@@ -103,6 +103,19 @@ int sqb_exec(sqb *s, const char *sql, const char *what, crmsync_error *err)
 	return 0;
 }
 
+int sqb_run(sqb *s, const char *sql, const char *what, crmsync_error *err)
+{
+	sqlite3_stmt *st;
+	int rc = sqb_prepare(s, sql, &st, what, err);
+	if (rc)
+		return rc;
+	int r = sqlite3_step(st);
+	sqb_finalize(s, st);
+	if (r != SQLITE_DONE && r != SQLITE_ROW)
+		return sqb_fail(s, err, r, "%s", what);
+	return 0;
+}
+
 static uint32_t sqb_hash(const char *s)
 {
 	uint32_t h = 2166136261u;
@@ -203,10 +216,28 @@ static void sqb_triggers_check(sqb *s)
 			return; /* triggers stay as they are: the flag keeps us right */
 		}
 	}
+	/* Only a schema change can add or drop a trigger: the count (a scan of
+	 * the schema) runs again only when the schema version moved, which
+	 * another connection's CREATE TRIGGER does. */
+	int64_t ver = -1;
+	if (!s->schema_ver &&
+	    sqlite3_prepare_v3(s->db, "PRAGMA schema_version", -1, SQLITE_PREPARE_PERSISTENT,
+			       &s->schema_ver, NULL) != SQLITE_OK)
+		s->schema_ver = NULL;
+	if (s->schema_ver) {
+		if (sqlite3_step(s->schema_ver) == SQLITE_ROW)
+			ver = sqlite3_column_int64(s->schema_ver, 0);
+		sqlite3_reset(s->schema_ver);
+	}
+	if (ver >= 0 && ver == s->trig_checked_ver)
+		return;
 	int foreign = 1;
 	if (sqlite3_step(s->trig_check) == SQLITE_ROW)
 		foreign = sqlite3_column_int(s->trig_check, 0) != 0;
+	else
+		ver = -1;
 	sqlite3_reset(s->trig_check);
+	s->trig_checked_ver = ver;
 	int want = foreign, got = -1;
 	if (want != s->triggers_on &&
 	    sqlite3_db_config(s->db, SQLITE_DBCONFIG_ENABLE_TRIGGER, want, &got) == SQLITE_OK &&
@@ -226,16 +257,16 @@ int sqb_op_begin(sqb *s, crmsync_error *err)
 				"the transaction was rolled back by SQLite after an earlier "
 				"failure: roll back and retry");
 	if (s->in_tx) {
-		int rc = sqb_exec(s, "SAVEPOINT sqb_op", "starting a write", err);
+		int rc = sqb_run(s, "SAVEPOINT sqb_op", "starting a write", err);
 		if (!rc)
 			sqb_triggers_check(s);
 		return rc;
 	}
-	int rc = sqb_exec(s, "BEGIN IMMEDIATE", "starting a write transaction", err);
+	int rc = sqb_run(s, "BEGIN IMMEDIATE", "starting a write transaction", err);
 	if (rc)
 		return rc;
-	rc = sqb_exec(s, "INSERT OR REPLACE INTO _crmsync_ctl(k, sync) VALUES(1, 1)",
-		      "starting a write transaction", err);
+	rc = sqb_run(s, "INSERT OR REPLACE INTO _crmsync_ctl(k, sync) VALUES(1, 1)",
+		     "starting a write transaction", err);
 	if (rc)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	else
@@ -256,18 +287,18 @@ int sqb_op_end(sqb *s, int rc, crmsync_error *err)
 					"the transaction was rolled back by SQLite: nothing of "
 					"it was stored; roll back and retry");
 		}
-		if (rc)
+		if (rc) {
 			sqlite3_exec(s->db, "ROLLBACK TO sqb_op", NULL, NULL, NULL);
-		int r2 = sqlite3_exec(s->db, "RELEASE sqb_op", NULL, NULL, NULL);
-		if (!rc && r2 != SQLITE_OK)
-			return sqb_fail(s, err, r2, "finishing a write");
-		return rc;
+			sqlite3_exec(s->db, "RELEASE sqb_op", NULL, NULL, NULL);
+			return rc;
+		}
+		return sqb_run(s, "RELEASE sqb_op", "finishing a write", err);
 	}
 	if (!rc) {
-		rc = sqb_exec(s, "INSERT OR REPLACE INTO _crmsync_ctl(k, sync) VALUES(1, 0)",
-			      "committing", err);
+		rc = sqb_run(s, "INSERT OR REPLACE INTO _crmsync_ctl(k, sync) VALUES(1, 0)",
+			     "committing", err);
 		if (!rc)
-			rc = sqb_exec(s, "COMMIT", "committing", err);
+			rc = sqb_run(s, "COMMIT", "committing", err);
 	}
 	if (rc && sqlite3_get_autocommit(s->db) == 0)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -281,6 +312,7 @@ static int sqb_init(const crmsync_host *host, crmsync_plugin_ctx *self, void **s
 	if (!s)
 		return host->error_set(err, CRMSYNC_ENOMEM, "sqlite backend: out of memory");
 	memset(s, 0, sizeof *s);
+	s->trig_checked_ver = -1;
 	s->host = host;
 	s->self = self;
 	const char *path = host->config_get(self, "path");
@@ -324,7 +356,8 @@ static void sqb_close(void *state)
 	sqb *s = state;
 	sqb_units_free(s);
 	sqb_finalize(s, s->trig_check);
-	s->trig_check = NULL;
+	sqb_finalize(s, s->schema_ver);
+	s->trig_check = s->schema_ver = NULL;
 	if (s->db) {
 		if (s->in_tx)
 			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);

@@ -54,49 +54,133 @@ static int sqb_in_ids(const crmsync_change_query *q, const char *id)
 	return 0;
 }
 
+/* A set of row keys (sqb_candidates). */
+typedef struct sqb_rowset {
+	int64_t *k; /* 0 = empty slot; keys are >= 1 (rowids of our tables) */
+	size_t cap, n;
+} sqb_rowset;
+
+/* Adds row: 1 when it is new, 0 when already there, -1 out of memory. */
+static int sqb_rowset_add(sqb *s, sqb_rowset *rs, int64_t row)
+{
+	if (2 * (rs->n + 1) > rs->cap) {
+		size_t nc = rs->cap ? 2 * rs->cap : 256;
+		int64_t *nk = s->host->alloc(nc * sizeof *nk);
+		if (!nk)
+			return -1;
+		memset(nk, 0, nc * sizeof *nk);
+		for (size_t i = 0; i < rs->cap; i++)
+			if (rs->k[i]) {
+				size_t j = ((uint64_t)rs->k[i] * 0x9E3779B97F4A7C15ull) & (nc - 1);
+				while (nk[j])
+					j = (j + 1) & (nc - 1);
+				nk[j] = rs->k[i];
+			}
+		s->host->free(rs->k);
+		rs->k = nk;
+		rs->cap = nc;
+	}
+	size_t j = ((uint64_t)row * 0x9E3779B97F4A7C15ull) & (rs->cap - 1);
+	while (rs->k[j]) {
+		if (rs->k[j] == row)
+			return 0;
+		j = (j + 1) & (rs->cap - 1);
+	}
+	rs->k[j] = row;
+	rs->n++;
+	return 1;
+}
+
+/* The rows with pending changes, in the order of their first pending edit,
+ * that are due (never failed, edited since the last failure, or their retry
+ * time came; all of them when the query asks for ids or gives no time): their
+ * last change and push state. A batch (q->max) reads the log only up to its
+ * last candidate, so pushing N edits in batches costs O(N), not O(N^2 / batch)
+ * as one aggregate of the whole log per batch did. */
 static int sqb_candidates(sqb *s, sqb_unit *u, const crmsync_change_query *q, sqb_cand **out,
 			  size_t *nout, crmsync_error *err)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *scan = NULL, *last = NULL, *push = NULL;
 	int all = !q || q->nids > 0 || q->now_ms == 0; /* retry times ignored */
-	int rc = sqb_prepare(
-	    s,
-	    "SELECT g.row, g.last, coalesce(p.attempts, 0), p.message FROM (SELECT row, "
-	    "min(seq) AS first, max(seq) AS last FROM _crmsync_log WHERE unit = ?1 GROUP BY "
-	    "row) g LEFT JOIN _crmsync_push p ON p.unit = ?1 AND p.row = g.row WHERE ?3 OR "
-	    "p.row IS NULL OR g.last > p.failed_seq OR (p.retry_at != 0 AND p.retry_at <= "
-	    "?2) ORDER BY g.first LIMIT ?4",
-	    &st, "reading pending changes", err);
-	if (rc)
-		return rc;
-	sqlite3_bind_text(st, 1, u->name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, q ? q->now_ms : 0);
-	sqlite3_bind_int(st, 3, all);
-	sqlite3_bind_int64(st, 4, q && q->max && !q->nids ? (int64_t)q->max : -1);
+	int64_t now = q ? q->now_ms : 0;
+	size_t limit = q && q->max && !q->nids ? (size_t)q->max : SIZE_MAX;
 	size_t n = 0, cap = 0;
 	sqb_cand *c = NULL;
-	int r;
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			sqb_cand *cc = s->host->realloc(c, nc * sizeof *cc);
-			if (!cc) {
-				rc = sqb_errf(s, err, CRMSYNC_ENOMEM, "unit %s: out of memory",
-					      u->name);
-				break;
-			}
-			c = cc;
-			cap = nc;
+	sqb_rowset seen = {0};
+	int rc = sqb_prepare(s, "SELECT row FROM _crmsync_log WHERE unit = ?1 ORDER BY seq", &scan,
+			     "reading pending changes", err);
+	if (!rc)
+		rc =
+		    sqb_prepare(s, "SELECT max(seq) FROM _crmsync_log WHERE unit = ?1 AND row = ?2",
+				&last, "reading pending changes", err);
+	if (!rc)
+		rc =
+		    sqb_prepare(s,
+				"SELECT attempts, message, failed_seq, retry_at FROM _crmsync_push "
+				"WHERE unit = ?1 AND row = ?2",
+				&push, "reading pending changes", err);
+	if (rc)
+		goto out;
+	sqlite3_bind_text(scan, 1, u->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(last, 1, u->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(push, 1, u->name, -1, SQLITE_STATIC);
+	int r = SQLITE_DONE;
+	while (n < limit && (r = sqlite3_step(scan)) == SQLITE_ROW) {
+		int64_t row = sqlite3_column_int64(scan, 0);
+		int fresh = sqb_rowset_add(s, &seen, row);
+		if (fresh < 0) {
+			rc = sqb_errf(s, err, CRMSYNC_ENOMEM, "unit %s: out of memory", u->name);
+			break;
 		}
-		c[n].row = sqlite3_column_int64(st, 0);
-		c[n].last = sqlite3_column_int64(st, 1);
-		c[n].attempts = sqlite3_column_int(st, 2);
-		c[n].last_error = sqb_strdup(s, (const char *)sqlite3_column_text(st, 3));
-		n++;
+		if (!fresh)
+			continue;
+		sqlite3_bind_int64(last, 2, row);
+		int64_t lastseq =
+		    sqlite3_step(last) == SQLITE_ROW ? sqlite3_column_int64(last, 0) : 0;
+		sqlite3_reset(last);
+		sqlite3_bind_int64(push, 2, row);
+		int attempts = 0, due = 1;
+		const char *msg = NULL;
+		r = sqlite3_step(push);
+		if (r == SQLITE_ROW) {
+			attempts = sqlite3_column_int(push, 0);
+			msg = (const char *)sqlite3_column_text(push, 1);
+			int64_t failed_seq = sqlite3_column_int64(push, 2);
+			int64_t retry_at = sqlite3_column_int64(push, 3);
+			due = all || lastseq > failed_seq || (retry_at != 0 && retry_at <= now);
+		} else if (r != SQLITE_DONE) {
+			sqlite3_reset(push);
+			rc = sqb_fail(s, err, r, "unit %s: reading pending changes", u->name);
+			break;
+		}
+		if (due) {
+			if (n == cap) {
+				size_t nc = cap ? cap * 2 : 64;
+				sqb_cand *cc = s->host->realloc(c, nc * sizeof *cc);
+				if (!cc) {
+					sqlite3_reset(push);
+					rc = sqb_errf(s, err, CRMSYNC_ENOMEM,
+						      "unit %s: out of memory", u->name);
+					break;
+				}
+				c = cc;
+				cap = nc;
+			}
+			c[n].row = row;
+			c[n].last = lastseq;
+			c[n].attempts = attempts;
+			c[n].last_error = sqb_strdup(s, msg);
+			n++;
+		}
+		sqlite3_reset(push);
 	}
-	if (!rc && r != SQLITE_DONE)
+	if (!rc && n < limit && r != SQLITE_DONE)
 		rc = sqb_fail(s, err, r, "unit %s: reading pending changes", u->name);
-	sqb_finalize(s, st);
+out:
+	sqb_finalize(s, scan);
+	sqb_finalize(s, last);
+	sqb_finalize(s, push);
+	s->host->free(seen.k);
 	*out = c;
 	*nout = n;
 	return rc;

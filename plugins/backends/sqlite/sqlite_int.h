@@ -88,6 +88,8 @@ typedef struct sqb {
 	int tx_lost;		  /* SQLite rolled that transaction back by itself */
 	int triggers_on;	  /* this connection fires triggers (sqb_op_begin) */
 	sqlite3_stmt *trig_check; /* counts triggers that are not ours */
+	sqlite3_stmt *schema_ver; /* PRAGMA schema_version */
+	int64_t trig_checked_ver; /* the schema version trig_check last ran at, or -1 */
 	sqb_unit *units;
 	crmsync_record *scratch_values, *scratch_before;
 	sqb_cached cache[SQB_CACHE];
@@ -98,6 +100,9 @@ typedef struct sqb {
 int sqb_fail(sqb *s, crmsync_error *err, int sqlite_rc, const char *fmt, ...) CRMSYNC_PRINTF(4, 5);
 int sqb_errf(sqb *s, crmsync_error *err, int code, const char *fmt, ...) CRMSYNC_PRINTF(4, 5);
 int sqb_exec(sqb *s, const char *sql, const char *what, crmsync_error *err);
+/* One statement of no result, kept prepared (sqb_prepare): for the ones every
+ * write runs (savepoints, the capture flag). */
+int sqb_run(sqb *s, const char *sql, const char *what, crmsync_error *err);
 /* A prepared statement for sql: from the connection's cache when the same SQL
  * ran before and its statement is not in use. Give it back with sqb_finalize,
  * which resets a cached statement (and clears its bindings) instead of

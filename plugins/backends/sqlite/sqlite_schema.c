@@ -57,6 +57,8 @@ static const char sqb_catalogue[] =
     " unit TEXT, row INTEGER, op INTEGER, col TEXT, old,"
     " at_ms INTEGER);"
     "CREATE INDEX IF NOT EXISTS _crmsync_log_row ON _crmsync_log(unit, row, seq);"
+    /* pending rows in the order of their first edit, a batch at a time */
+    "CREATE INDEX IF NOT EXISTS _crmsync_log_unit ON _crmsync_log(unit, seq);"
     "CREATE TABLE IF NOT EXISTS _crmsync_push(unit TEXT NOT NULL, row INTEGER NOT NULL,"
     " attempts INTEGER NOT NULL, code TEXT, message TEXT, retry_at INTEGER NOT NULL,"
     " failed_seq INTEGER NOT NULL, deferred INTEGER NOT NULL DEFAULT 0,"
