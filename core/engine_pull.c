@@ -162,7 +162,41 @@ struct page_ctx {
 	size_t npend, cappend;
 	int64_t records; /* records seen by this query */
 	cs_error *err;
+	/* the store transaction pages are written in (see pull_commit) */
+	bool in_tx;
+	int64_t tx_records, tx_t0;
 };
+
+/* Pages are written in one store transaction, with the watermark that covers
+ * them, until it holds PULL_TX_RECORDS records or is PULL_TX_MS old (or the
+ * turn ends): a crash loses at most those pages, which the next run pulls
+ * again from the committed watermark. One transaction per page made SQLite
+ * write every index page a page of ids touched once per page: records arrive
+ * in SystemModstamp order, so their ids land all over the id index, and an
+ * initial copy of 1M leads wrote gigabytes of WAL (a third of crmsync's CPU,
+ * mostly in the kernel). */
+#define PULL_TX_RECORDS 20000
+#define PULL_TX_MS 2000
+
+static int pull_commit(struct page_ctx *pc, cs_error *err)
+{
+	if (!pc->in_tx)
+		return 0;
+	pc->in_tx = false;
+	return pc->e->b->commit(pc->e->bs, err);
+}
+
+/* A failed page: the transaction goes, with the pages before it that it
+ * held; the next turn starts again from the committed watermark. */
+static void pull_rollback(struct page_ctx *pc)
+{
+	if (!pc->in_tx)
+		return;
+	cs_error rerr = CS_ERROR_INIT;
+	pc->e->b->rollback(pc->e->bs, &rerr);
+	pc->in_tx = false;
+	pc->u->cursor_set = false;
+}
 
 static int pending_cb(void *ud, const crmsync_change *c)
 {
@@ -411,8 +445,13 @@ static int apply_page(void *ud, const sf_page *page, cs_error *err)
 		}
 		live[nlive++] = r;
 	}
-	if ((rc = e->b->begin(e->bs, err)))
-		goto out;
+	if (!pc->in_tx) {
+		if ((rc = e->b->begin(e->bs, err)))
+			goto out;
+		pc->in_tx = true;
+		pc->tx_records = 0;
+		pc->tx_t0 = cs_now_ms();
+	}
 	in_tx = true;
 	if (nlive) {
 		if ((rc = e->b->upsert(e->bs, u->decl->name, live, nlive, out, err)))
@@ -479,9 +518,13 @@ static int apply_page(void *ud, const sf_page *page, cs_error *err)
 	snprintf(wm, sizeof wm, "%lld %s", (long long)stamp.u.i, last_id);
 	if ((rc = e->b->state_set(e->bs, u->decl->name, "watermark", wm, err)))
 		goto out;
-	if ((rc = e->b->commit(e->bs, err)))
-		goto out;
 	in_tx = false;
+	pc->tx_records += (int64_t)n;
+	if ((pc->tx_records >= PULL_TX_RECORDS || cs_now_ms() - pc->tx_t0 >= PULL_TX_MS) &&
+	    (rc = pull_commit(pc, err))) {
+		pc->u->cursor_set = false;
+		goto out;
+	}
 	u->cur_ms = stamp.u.i;
 	snprintf(u->cur_id, sizeof u->cur_id, "%s", last_id);
 	pc->records += (int64_t)n;
@@ -489,10 +532,8 @@ static int apply_page(void *ud, const sf_page *page, cs_error *err)
 	if (u->total_expected >= 0)
 		progress(e, u, false);
 out:
-	if (in_tx) {
-		cs_error rerr = CS_ERROR_INIT;
-		e->b->rollback(e->bs, &rerr);
-	}
+	if (in_tx)
+		pull_rollback(pc);
 	cs_record_free(local);
 	free(live);
 	free(dead);
@@ -762,8 +803,8 @@ int cs_pull_turn(cs_engine *e, cs_unit *u, cs_error *err)
 		if (!page.done)
 			continue;
 		if (pc.records < e->page_size) {
-			rc = 0;
-			if (initial) {
+			rc = pull_commit(&pc, err);
+			if (!rc && initial) {
 				rc =
 				    e->b->state_set(e->bs, u->decl->name, "initial_done", "1", err);
 				if (u->total_expected >= 0 && e->tty)
@@ -785,6 +826,18 @@ int cs_pull_turn(cs_engine *e, cs_unit *u, cs_error *err)
 	}
 	for (int k = 0; k < 2; k++)
 		fq_join(&q[k], NULL);
+	/* What the open transaction holds was stored without error (a failed
+	 * page rolls it back at once): it stays, also when fetching the next
+	 * page failed or the API budget ran out. */
+	if (pc.in_tx) {
+		cs_error cerr = CS_ERROR_INIT;
+		int crc = pull_commit(&pc, rc < 0 ? &cerr : err);
+		if (crc) {
+			u->cursor_set = false;
+			if (rc >= 0)
+				rc = crc;
+		}
+	}
 	pending_free(&pc);
 	free(pc.pend);
 	return rc;
