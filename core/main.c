@@ -12,6 +12,9 @@
 
 #include <errno.h>
 #include <getopt.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <time.h>
 #include <stdarg.h>
@@ -386,6 +389,21 @@ static int cmd_local(struct cli *c, const char *cmd, const char *arg1, const cha
 	return rc ? EXIT_FAIL : 0;
 }
 
+/* The pull decodes a page on a thread of its own (engine_pull.c) and the main
+ * thread frees it: with glibc's per-thread arenas every page's records went
+ * back to an arena that then trimmed its heap, and the next page faulted the
+ * memory in again. One arena and fixed thresholds (32 MiB: the largest
+ * buffer is a page's JSON text, a few MiB) keep that memory in use: an
+ * initial copy of 1M leads took 7 s of system time instead of 13 (of 36 s). */
+static void malloc_setup(void)
+{
+#if defined(M_ARENA_MAX) && defined(M_MMAP_THRESHOLD) && defined(M_TRIM_THRESHOLD)
+	mallopt(M_ARENA_MAX, 1);
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	mallopt(M_TRIM_THRESHOLD, 32 << 20);
+#endif
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -410,6 +428,7 @@ int main(int argc, char **argv)
 		c.config_path = getenv("CRMSYNC_CONFIG");
 		c.config_explicit = true;
 	}
+	malloc_setup();
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":c:o:hV", opts, NULL)) != -1) {
 		switch (ch) {
