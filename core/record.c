@@ -49,6 +49,14 @@ void cs_record_clear(cs_record *rec)
 	rec->n = 0;
 }
 
+size_t cs_record_heap(const cs_record *rec)
+{
+	size_t n = rec->alloc * sizeof *rec->slot;
+	for (size_t i = 0; i < rec->alloc; i++)
+		n += rec->slot[i].name_cap + rec->slot[i].s_cap;
+	return n;
+}
+
 size_t cs_record_count(const cs_record *rec)
 {
 	return rec->n;

@@ -28,6 +28,8 @@ int cs_record_set(cs_record *rec, const char *field, const crmsync_value *val);
 /* cs_record_set for a field the caller knows the record does not hold (a
  * decoder filling a cleared record): no lookup. */
 int cs_record_add(cs_record *rec, const char *field, const crmsync_value *val);
+/* Bytes the record's buffers hold (kept for reuse after cs_record_clear). */
+size_t cs_record_heap(const cs_record *rec);
 int cs_record_unset(cs_record *rec, const char *field);
 
 /* Convenience setters; len -1 means strlen. */

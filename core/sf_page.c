@@ -36,6 +36,7 @@ struct pj {
  * text values (32 KB Descriptions) would otherwise pin their capacity in every
  * slot, so memory would creep up page after page towards 2000 x the longest. */
 #define PJ_FAT_RECORD 4096
+#define PJ_FAT_HEAP 8192
 
 struct pj_cache {
 	char name[128];
@@ -607,7 +608,10 @@ static int pj_records(struct pj *j, sf_client *c, size_t *count)
 		j->rec_bytes = 0;
 		if (pj_object(j, c->page[n], NULL, cache, 64, 0))
 			return -1;
-		if (j->rec_bytes > PJ_FAT_RECORD)
+		/* the buffers keep the largest value each field ever had: a record
+		 * that gathered more than a few long ones is replaced too, or a
+		 * long pull creeps towards 2 x 2000 x the longest of every field */
+		if (j->rec_bytes > PJ_FAT_RECORD || cs_record_heap(c->page[n]) > PJ_FAT_HEAP)
 			c->page_fat[n] = 1;
 		n++;
 		pj_ws(j);
