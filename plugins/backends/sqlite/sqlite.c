@@ -425,15 +425,16 @@ static int sqb_open(void *state, crmsync_error *err)
 	 * not in temporary files. */
 	if (!rc)
 		rc = sqb_exec(s, "PRAGMA temp_store = MEMORY", "setting temp_store", err);
-	/* 8 MiB of page cache (the default is 2): a pull writes in Id order, so
-	 * the pages it touches are the right edges of the table and the id index,
-	 * and a lookup of 64 ascending ids reads neighbouring pages. 16 MiB bought
-	 * little (bench/backend_upsert, 1M rows, rows per CPU-second, one run
-	 * each on a busy machine: insert 168k with 8 MiB vs 155k with 16, skip
-	 * 158k vs 179k) and cost 8 MiB of the daemon's peak RSS, which also holds
+	/* 6 MiB of page cache (the default is 2): a pull writes pages of
+	 * records in one transaction per ~20k records, and a lookup of 64
+	 * ascending ids reads neighbouring pages. 16 MiB bought little
+	 * (bench/backend_upsert, 1M rows, rows per CPU-second, one run each on a
+	 * busy machine: insert 168k with 8 MiB vs 155k with 16, skip 158k vs
+	 * 179k) and an initial copy of 1M leads ran as fast with 6 MiB as with 8
+	 * (31 s), peaking at 61 MiB instead of 65: the daemon's RSS also holds
 	 * two pages of decoded records while the next is fetched. */
 	if (!rc)
-		rc = sqb_exec(s, "PRAGMA cache_size = -8192", "setting cache_size", err);
+		rc = sqb_exec(s, "PRAGMA cache_size = -6144", "setting cache_size", err);
 	/* Checkpoint the WAL every 4000 pages (16 MiB) instead of 1000: the
 	 * pages a pull rewrites at every commit (the tail of the table and of
 	 * the id index) are copied back to the file a quarter as often. */
