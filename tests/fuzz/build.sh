@@ -14,7 +14,7 @@ SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 CFLAGS="-std=gnu11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Wno-unused-parameter"
 pc() { pkg-config "$@"; }
 DEPS_CFLAGS="$(pc --cflags libcurl jansson inih sqlite3 libmicrohttpd 2>/dev/null || pc --cflags libcurl jansson inih sqlite3)"
-DEPS_LIBS="$(pc --libs libcurl jansson inih sqlite3) -lltdl -lm -lpthread"
+DEPS_LIBS="$(pc --libs libcurl jansson inih sqlite3 libcrypto) -lltdl -lm -lpthread"
 if pc --exists libmicrohttpd; then DEPS_LIBS="$DEPS_LIBS $(pc --libs libmicrohttpd)"; fi
 
 # a config.h with what core/*.c use
