@@ -164,6 +164,8 @@ static void fill(const crmsync_host *h, crmsync_record *r, long i)
 	}
 }
 
+static long tx_rows = 20000;
+
 static int pass(const crmsync_backend_ops *ops, void *st, const crmsync_host *h,
 		crmsync_record **recs, long rows, long page, uint8_t *out, long counts[6],
 		timing *tm, cs_error *err)
@@ -176,8 +178,14 @@ static int pass(const crmsync_backend_ops *ops, void *st, const crmsync_host *h,
 		char ck[64];
 		snprintf(ck, sizeof ck, "%ld", base + n);
 		double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID), o0 = clock_s(CLOCK_MONOTONIC);
-		if (ops->begin(st, err) || ops->upsert(st, "lead", recs, (size_t)n, out, err) ||
-		    ops->state_set(st, "lead", "checkpoint", ck, err) || ops->commit(st, err))
+		/* one transaction per tx_rows rows, each page with its checkpoint:
+		 * what the engine's pull does (engine_pull.c, PULL_TX_RECORDS) */
+		long ppt = tx_rows / page > 0 ? tx_rows / page : 1, pg = base / page;
+		int open_tx = pg % ppt == 0, close_tx = (pg + 1) % ppt == 0 || base + n >= rows;
+		if ((open_tx && ops->begin(st, err)) ||
+		    ops->upsert(st, "lead", recs, (size_t)n, out, err) ||
+		    ops->state_set(st, "lead", "checkpoint", ck, err) ||
+		    (close_tx && ops->commit(st, err)))
 			return -1;
 		tm->ops_cpu += clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
 		tm->ops_wall += clock_s(CLOCK_MONOTONIC) - o0;
@@ -205,6 +213,8 @@ int main(int argc, char **argv)
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--rows"))
 			rows = atol(argv[i + 1]);
+		else if (!strcmp(argv[i], "--tx-rows"))
+			tx_rows = atol(argv[i + 1]);
 		else if (!strcmp(argv[i], "--page"))
 			page = atol(argv[i + 1]);
 		else if (!strcmp(argv[i], "--path"))
@@ -218,9 +228,10 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--server-pid"))
 			server_pid = atol(argv[i + 1]);
 	}
-	if (rows <= 0 || page <= 0) {
+	if (rows <= 0 || page <= 0 || tx_rows <= 0) {
 		fprintf(stderr,
-			"usage: %s [--rows N] [--page N] [--path FILE] [--so PLUGIN] [--pull]\n",
+			"usage: %s [--rows N] [--page N] [--tx-rows N] [--path FILE] [--so PLUGIN] "
+			"[--pull]\n",
 			argv[0]);
 		return 2;
 	}
@@ -271,8 +282,9 @@ int main(int argc, char **argv)
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
 	printf("backend %s, %ld lead rows of %zu fields, %s unit, pages of %ld with a checkpoint "
-	       "each\n",
-	       p->name, rows, NF, direction == CRMSYNC_BOTH ? "two-way" : "one-way", page);
+	       "each, a commit every %ld rows\n",
+	       p->name, rows, NF, direction == CRMSYNC_BOTH ? "two-way" : "one-way", page,
+	       (tx_rows / page > 0 ? tx_rows / page : 1) * page);
 	printf("%-12s %10s %12s %14s %14s\n", "pass", "wall s", "rows/s", "ops rows/s",
 	       "ops rows/cpu-s");
 	const char *name[2] = {"insert (new)", "same (skip)"};
