@@ -220,14 +220,11 @@ static void sqb_triggers_check(sqb *s)
 	 * the schema) runs again only when the schema version moved, which
 	 * another connection's CREATE TRIGGER does. */
 	int64_t ver = -1;
-	if (!s->schema_ver &&
-	    sqlite3_prepare_v3(s->db, "PRAGMA schema_version", -1, SQLITE_PREPARE_PERSISTENT,
-			       &s->schema_ver, NULL) != SQLITE_OK)
-		s->schema_ver = NULL;
-	if (s->schema_ver) {
-		if (sqlite3_step(s->schema_ver) == SQLITE_ROW)
-			ver = sqlite3_column_int64(s->schema_ver, 0);
-		sqlite3_reset(s->schema_ver);
+	sqlite3_stmt *sv;
+	if (sqb_prepare(s, "PRAGMA schema_version", &sv, "reading the schema version", NULL) == 0) {
+		if (sqlite3_step(sv) == SQLITE_ROW)
+			ver = sqlite3_column_int64(sv, 0);
+		sqb_finalize(s, sv);
 	}
 	if (ver >= 0 && ver == s->trig_checked_ver)
 		return;
@@ -356,8 +353,7 @@ static void sqb_close(void *state)
 	sqb *s = state;
 	sqb_units_free(s);
 	sqb_finalize(s, s->trig_check);
-	sqb_finalize(s, s->schema_ver);
-	s->trig_check = s->schema_ver = NULL;
+	s->trig_check = NULL;
 	if (s->db) {
 		if (s->in_tx)
 			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);

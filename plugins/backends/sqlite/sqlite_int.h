@@ -64,8 +64,7 @@ typedef struct sqb_unit {
 	sqb_field *fields;
 	sqb_upsert_set *sets;
 	size_t nsets;
-	int last_new;	     /* the last record upserted was new */
-	sqlite3_stmt *probe; /* is any row's id within a range? */
+	int last_new; /* the last record upserted was new */
 	struct sqb_unit *next;
 } sqb_unit;
 
@@ -88,7 +87,6 @@ typedef struct sqb {
 	int tx_lost;		  /* SQLite rolled that transaction back by itself */
 	int triggers_on;	  /* this connection fires triggers (sqb_op_begin) */
 	sqlite3_stmt *trig_check; /* counts triggers that are not ours */
-	sqlite3_stmt *schema_ver; /* PRAGMA schema_version */
 	int64_t trig_checked_ver; /* the schema version trig_check last ran at, or -1 */
 	sqb_unit *units;
 	crmsync_record *scratch_values, *scratch_before;

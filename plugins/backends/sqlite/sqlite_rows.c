@@ -390,8 +390,6 @@ void sqb_upsert_sets_free(sqb *s, sqb_unit *u)
 		sqb_set_free(s, set);
 	}
 	u->nsets = 0;
-	sqb_finalize(s, u->probe);
-	u->probe = NULL;
 }
 
 static int sqb_field_index(const sqb_unit *u, const char *name)
@@ -836,20 +834,17 @@ static int sqb_upsert_bulk(sqb *s, sqb_unit *u, crmsync_record *const *recs, siz
 		prev = id;
 		prev_len = id_len;
 	}
-	if (!u->probe) {
-		char *sql = sqb_printf(s, "SELECT 1 FROM %s WHERE id BETWEEN ?1 AND ?2", u->qname);
-		int r = sql ? sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
-						 &u->probe, NULL)
-			    : SQLITE_NOMEM;
-		s->host->free(sql);
-		if (r != SQLITE_OK)
-			return sqb_fail(s, err, r, "unit %s: preparing the id range probe",
-					u->name);
-	}
-	sqlite3_bind_text(u->probe, 1, first, first_len, SQLITE_STATIC);
-	sqlite3_bind_text(u->probe, 2, prev, prev_len, SQLITE_STATIC);
-	int r = sqlite3_step(u->probe);
-	sqlite3_reset(u->probe);
+	sqlite3_stmt *probe;
+	char *sql = sqb_printf(s, "SELECT 1 FROM %s WHERE id BETWEEN ?1 AND ?2", u->qname);
+	rc = sql ? sqb_prepare(s, sql, &probe, "probing stored ids", err)
+		 : sqb_errf(s, err, CRMSYNC_ENOMEM, "out of memory");
+	s->host->free(sql);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(probe, 1, first, first_len, SQLITE_STATIC);
+	sqlite3_bind_text(probe, 2, prev, prev_len, SQLITE_STATIC);
+	int r = sqlite3_step(probe);
+	sqb_finalize(s, probe);
 	if (r != SQLITE_ROW && r != SQLITE_DONE)
 		return sqb_fail(s, err, r, "unit %s: probing stored ids", u->name);
 	if (!set->bulk && (rc = sqb_bulk_prepare(s, u, set, err)))
