@@ -148,6 +148,23 @@ static int ack(cs_engine *e, cs_unit *u, struct push_item *it, int count, bool o
 	if (e->b->change_ack(e->bs, u->decl->name, &a, &err)) {
 		cs_error(u->decl->name, "cannot record the outcome of row %lld: %s",
 			 (long long)it->row, err.msg);
+		/* The CRM took the change but the store refused its outcome (a
+		 * pulled copy of a created record already holds the id): record a
+		 * failure with backoff, so the row is not sent again and again in
+		 * this cycle (each time an API call) while the conflict stands. */
+		if (ok) {
+			cs_error ferr = CS_ERROR_INIT;
+			crmsync_change_ack f = a;
+			f.ok = 0;
+			f.id = NULL;
+			f.error_code = "LOCAL_STORE";
+			f.error_message = err.msg;
+			f.retry_at_ms = cs_now_ms() + 60000;
+			f.deferred = 0;
+			cs_engine_record_error(e, u, "push", id, it->row, "LOCAL_STORE", err.msg);
+			if (e->b->change_ack(e->bs, u->decl->name, &f, &ferr) == 0)
+				return 0;
+		}
 		return CRMSYNC_EIO;
 	}
 	return 0;
