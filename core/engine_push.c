@@ -28,12 +28,12 @@ struct push_item {
 	int op;
 	int attempts;
 	bool marked;
-	char *error;        /* the backend could not read the row */
-	cs_record *values;  /* changed fields, current local values */
+	char *error;	   /* the backend could not read the row */
+	cs_record *values; /* changed fields, current local values */
 	cs_record *before;
-	cs_record *out;     /* what is sent */
+	cs_record *out; /* what is sent */
 	bool is_create;
-	bool done;          /* acknowledged */
+	bool done; /* acknowledged */
 };
 
 struct push_ctx {
@@ -85,7 +85,8 @@ static int collect_cb(void *ud, const crmsync_change *c)
 	it->out = cs_record_new();
 	if (!it->values || !it->before || !it->out)
 		return CRMSYNC_ENOMEM;
-	if (c->size > offsetof(crmsync_change, error) && c->error && !(it->error = strdup(c->error)))
+	if (c->size > offsetof(crmsync_change, error) && c->error &&
+	    !(it->error = strdup(c->error)))
 		return CRMSYNC_ENOMEM;
 	if (c->values)
 		cs_record_copy_into(it->values, c->values);
@@ -113,8 +114,8 @@ static bool push_readonly(const cs_unit *u, const char *name)
 
 enum push_count { CNT_NONE, CNT_NEW, CNT_UPDATED, CNT_DELETED, CNT_SKIPPED, CNT_FAILED };
 
-static int ack(cs_engine *e, cs_unit *u, struct push_item *it, int count, bool ok,
-	       const char *id, const char *code, const char *message)
+static int ack(cs_engine *e, cs_unit *u, struct push_item *it, int count, bool ok, const char *id,
+	       const char *code, const char *message)
 {
 	cs_error err = CS_ERROR_INIT;
 	int64_t retry = 0;
@@ -125,26 +126,37 @@ static int ack(cs_engine *e, cs_unit *u, struct push_item *it, int count, bool o
 		retry = cs_now_ms() + (d > 3600000 ? 3600000 : d);
 	}
 	crmsync_change_ack a = {
-		.size = sizeof a,
-		.row = it->row,
-		.seq = it->seq,
-		.ok = ok,
-		.id = ok ? id : NULL,
-		.error_code = ok ? NULL : code,
-		.error_message = ok ? NULL : message,
-		.retry_at_ms = retry,
-		.deferred = !ok && code && strcmp(code, "NOT_MARKED") == 0,
+	    .size = sizeof a,
+	    .row = it->row,
+	    .seq = it->seq,
+	    .ok = ok,
+	    .id = ok ? id : NULL,
+	    .error_code = ok ? NULL : code,
+	    .error_message = ok ? NULL : message,
+	    .retry_at_ms = retry,
+	    .deferred = !ok && code && strcmp(code, "NOT_MARKED") == 0,
 	};
 	it->done = true;
 	switch (count) {
-	case CNT_NEW: u->push.n_new++; break;
-	case CNT_UPDATED: u->push.n_updated++; break;
-	case CNT_DELETED: u->push.n_deleted++; break;
-	case CNT_SKIPPED: u->push.n_skipped++; break;
-	case CNT_FAILED: u->push.n_failed++; break;
+	case CNT_NEW:
+		u->push.n_new++;
+		break;
+	case CNT_UPDATED:
+		u->push.n_updated++;
+		break;
+	case CNT_DELETED:
+		u->push.n_deleted++;
+		break;
+	case CNT_SKIPPED:
+		u->push.n_skipped++;
+		break;
+	case CNT_FAILED:
+		u->push.n_failed++;
+		break;
 	}
 	if (count == CNT_FAILED)
-		cs_engine_record_error(e, u, "push", it->id[0] ? it->id : NULL, it->row, code, message);
+		cs_engine_record_error(e, u, "push", it->id[0] ? it->id : NULL, it->row, code,
+				       message);
 	if (e->b->change_ack(e->bs, u->decl->name, &a, &err)) {
 		cs_error(u->decl->name, "cannot record the outcome of row %lld: %s",
 			 (long long)it->row, err.msg);
@@ -180,7 +192,8 @@ static void new_key(char out[33])
 	if (got != (ssize_t)sizeof raw) {
 		int64_t t = cs_now_ms();
 		for (size_t i = 0; i < sizeof raw; i++)
-			raw[i] = (unsigned char)((t >> (i % 8 * 8)) ^ (int64_t)getpid() ^ (int64_t)i * 131);
+			raw[i] = (unsigned char)((t >> (i % 8 * 8)) ^ (int64_t)getpid() ^
+						 (int64_t)i * 131);
 	}
 	for (size_t i = 0; i < sizeof raw; i++)
 		snprintf(out + 2 * i, 3, "%02x", raw[i]);
@@ -200,8 +213,11 @@ static int prepare(cs_engine *e, cs_unit *u, struct push_item *it, bool forced)
 	it->is_create = it->id[0] == '\0';
 	if (it->is_create && !it->marked && !e->push_always && !forced)
 		return ack(e, u, it, CNT_SKIPPED, false, NULL, "NOT_MARKED",
-			   "a local-only row not marked for sync: set sync_mark = 1, run crmsync push, or "
-			   "set sync.push_new = always") ? -1 : 1;
+			   "a local-only row not marked for sync: set sync_mark = 1, run crmsync "
+			   "push, or "
+			   "set sync.push_new = always")
+			   ? -1
+			   : 1;
 	for (size_t i = 0; i < cs_record_count(it->values); i++) {
 		const char *field;
 		crmsync_value v, b;
@@ -209,7 +225,8 @@ static int prepare(cs_engine *e, cs_unit *u, struct push_item *it, bool forced)
 		const crmsync_field_desc *fd = unit_field(u, field);
 		if (!fd || strcasecmp(field, "Id") == 0 || push_readonly(u, field))
 			continue;
-		if (!(fd->flags & (it->is_create ? CRMSYNC_FIELD_CREATEABLE : CRMSYNC_FIELD_UPDATEABLE)))
+		if (!(fd->flags &
+		      (it->is_create ? CRMSYNC_FIELD_CREATEABLE : CRMSYNC_FIELD_UPDATEABLE)))
 			continue;
 		if (!it->is_create && !forced && cs_record_get(it->before, field, &b) == 0 &&
 		    cs_value_equal(&v, &b))
@@ -221,9 +238,14 @@ static int prepare(cs_engine *e, cs_unit *u, struct push_item *it, bool forced)
 	if (hooks && hooks->map_out) {
 		int hr = hooks->map_out(u->plugin->state, u->decl, it->out, it->is_create, &herr);
 		if (hr < 0)
-			return ack(e, u, it, CNT_FAILED, false, NULL, "REFUSED_LOCALLY", herr.msg) ? -1 : 1;
+			return ack(e, u, it, CNT_FAILED, false, NULL, "REFUSED_LOCALLY", herr.msg)
+				   ? -1
+				   : 1;
 		if (hr > 0)
-			return ack(e, u, it, CNT_SKIPPED, true, it->id[0] ? it->id : NULL, NULL, NULL) ? -1 : 1;
+			return ack(e, u, it, CNT_SKIPPED, true, it->id[0] ? it->id : NULL, NULL,
+				   NULL)
+				   ? -1
+				   : 1;
 	}
 	if (!it->is_create) {
 		if (cs_record_count(it->out) == 0)
@@ -238,20 +260,25 @@ static int prepare(cs_engine *e, cs_unit *u, struct push_item *it, bool forced)
 			/* a key written by an earlier attempt lives on the row, uncaptured */
 			cs_record *row = cs_record_new();
 			cs_error rerr = CS_ERROR_INIT;
-			if (row && e->b->row_read(e->bs, u->decl->name, NULL, it->row, row, &rerr) == 0)
+			if (row &&
+			    e->b->row_read(e->bs, u->decl->name, NULL, it->row, row, &rerr) == 0)
 				key = cs_record_str(row, KEY_FIELD);
 			if (key && *key) {
 				cs_record_set_str(it->out, KEY_FIELD, CRMSYNC_STRING, key, -1);
 			} else {
 				new_key(fresh);
 				cs_record *kr = cs_record_new();
-				int rc = kr ? cs_record_set_str(kr, KEY_FIELD, CRMSYNC_STRING, fresh, -1) : -1;
+				int rc =
+				    kr ? cs_record_set_str(kr, KEY_FIELD, CRMSYNC_STRING, fresh, -1)
+				       : -1;
 				if (rc == 0)
-					rc = e->b->row_update(e->bs, u->decl->name, it->row, kr, &rerr);
+					rc = e->b->row_update(e->bs, u->decl->name, it->row, kr,
+							      &rerr);
 				cs_record_free(kr);
 				if (rc) {
 					cs_record_free(row);
-					cs_error(u->decl->name, "cannot store the create key of row %lld: %s",
+					cs_error(u->decl->name,
+						 "cannot store the create key of row %lld: %s",
 						 (long long)it->row, rerr.msg);
 					return -1;
 				}
@@ -331,33 +358,38 @@ static int send_creates(cs_engine *e, cs_unit *u, struct push_item **its, size_t
 		size_t keep = 0;
 		for (size_t i = 0; i < n; i++) {
 			snprintf(key, sizeof key, "pending_create:%lld", (long long)its[i]->row);
-			if (e->b->state_get(e->bs, u->decl->name, key, val, sizeof val, &serr) > 0) {
+			if (e->b->state_get(e->bs, u->decl->name, key, val, sizeof val, &serr) >
+			    0) {
 				sf_buf q = {0};
 				found[0] = '\0';
-				sf_buf_addf(&q, "SELECT Id FROM %s WHERE CreatedDate >= ", u->decl->sobject);
+				sf_buf_addf(&q, "SELECT Id FROM %s WHERE CreatedDate >= ",
+					    u->decl->sobject);
 				sf_soql_datetime(&q, strtoll(val, NULL, 10) - 60000);
 				int terms = 0;
-				for (size_t k = 0; k < cs_record_count(its[i]->out) && terms < 4; k++) {
+				for (size_t k = 0; k < cs_record_count(its[i]->out) && terms < 4;
+				     k++) {
 					const char *field;
 					crmsync_value v;
 					cs_record_at(its[i]->out, k, &field, &v);
 					const crmsync_field_desc *fd = unit_field(u, field);
-					if ((v.type != CRMSYNC_STRING && v.type != CRMSYNC_ID) || !fd ||
-					    fd->length > 255)
+					if ((v.type != CRMSYNC_STRING && v.type != CRMSYNC_ID) ||
+					    !fd || fd->length > 255)
 						continue;
 					sf_buf_addf(&q, " AND %s = ", fd->name);
 					if (sf_soql_value(&q, &v, &serr) == 0)
 						terms++;
 				}
 				sf_buf_addf(&q, " LIMIT 2");
-				int qrc = q.oom ? CRMSYNC_ENOMEM : sf_query(e->sf, q.s, NULL, landed_cb, found, err);
+				int qrc = q.oom ? CRMSYNC_ENOMEM
+						: sf_query(e->sf, q.s, NULL, landed_cb, found, err);
 				sf_buf_free(&q);
 				if (qrc) {
 					free(recs);
 					return cs_engine_sf_failure(e, qrc);
 				}
 				if (found[0] && found[0] != '?') {
-					cs_info(u->decl->name, "row %lld: an earlier create landed as %s",
+					cs_info(u->decl->name,
+						"row %lld: an earlier create landed as %s",
 						(long long)its[i]->row, found);
 					ack(e, u, its[i], CNT_NEW, true, found, NULL, NULL);
 					e->b->state_set(e->bs, u->decl->name, key, "", &serr);
@@ -454,7 +486,7 @@ static int send_deletes(cs_engine *e, cs_unit *u, struct push_item **its, size_t
 		result_text(r, code, sizeof code, msg, sizeof msg);
 		/* already gone in the CRM is what we wanted */
 		bool gone = !r->success && (strcmp(code, "ENTITY_IS_DELETED") == 0 ||
-					   strcmp(code, "INVALID_CROSS_REFERENCE_KEY") == 0);
+					    strcmp(code, "INVALID_CROSS_REFERENCE_KEY") == 0);
 		if (r->success || gone)
 			ack(e, u, its[i], CNT_DELETED, true, its[i]->id, NULL, NULL);
 		else
@@ -472,8 +504,9 @@ static int send_deletes(cs_engine *e, cs_unit *u, struct push_item **its, size_t
 /* crmsync push on a row with no pending change: send the whole row. */
 static int synthesize(cs_engine *e, cs_unit *u, struct push_ctx *pc, cs_error *err)
 {
-	static const char *const bookkeeping[] = {"local_id", "is_deleted", "crm_modstamp",
-						  "merged_into", "sync_state", "sync_mark", NULL};
+	static const char *const bookkeeping[] = {"local_id",	 "is_deleted", "crm_modstamp",
+						  "merged_into", "sync_state", "sync_mark",
+						  NULL};
 	cs_record *row = cs_record_new();
 	int rc;
 
@@ -555,9 +588,9 @@ int cs_push_unit(cs_engine *e, cs_unit *u, int64_t only_row, const char *only_id
 	}
 	for (int round = 0; round < 100000 && !cs_stop_requested; round++) {
 		crmsync_change_query q = {
-			.size = sizeof q,
-			.max = forced ? 0 : PUSH_BATCH,
-			.now_ms = forced ? 0 : cs_now_ms(),
+		    .size = sizeof q,
+		    .max = forced ? 0 : PUSH_BATCH,
+		    .now_ms = forced ? 0 : cs_now_ms(),
 		};
 		items_free(&pc);
 		rc = e->b->changes_read(e->bs, u->decl->name, &q, collect_cb, &pc, err);
@@ -588,8 +621,9 @@ int cs_push_unit(cs_engine *e, cs_unit *u, int64_t only_row, const char *only_id
 			if (p < 0) {
 				cs_error rerr = CS_ERROR_INIT;
 				e->b->rollback(e->bs, &rerr);
-				rc = cs_err(err, CRMSYNC_EIO, "cannot record push outcomes of unit %s",
-					    u->decl->name);
+				rc =
+				    cs_err(err, CRMSYNC_EIO,
+					   "cannot record push outcomes of unit %s", u->decl->name);
 				goto out;
 			}
 			if (p > 0)
