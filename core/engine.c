@@ -661,7 +661,8 @@ int cs_engine_cycle(cs_engine *e, cs_error *err)
 		return cs_err_prefix(err, "cannot record the cycle number");
 	for (size_t i = 0; i < e->nunits; i++) {
 		cs_unit *u = &e->units[i];
-		u->failed = u->waits = u->idle = u->pull_done = u->cursor_set = false;
+		u->failed = u->waits = u->idle = u->pull_done = u->cursor_set = u->recovered =
+		    false;
 		u->pulled = 0;
 		memset(&u->schema, 0, sizeof u->schema);
 		memset(&u->pull, 0, sizeof u->pull);
@@ -715,6 +716,18 @@ int cs_engine_cycle(cs_engine *e, cs_error *err)
 			if (!(u->decl->direction & CRMSYNC_PULL) || u->idle) {
 				u->pull_done = true;
 				continue;
+			}
+			if (!u->recovered && u->push_pending) {
+				/* before the pull: it must find a landed create in its row */
+				u->recovered = true;
+				cs_counts_begin(e, &u->push);
+				cs_err_clear(&uerr);
+				int rrc = cs_push_recover(e, u, &uerr);
+				if (rrc < 0) {
+					if (step_failed(e, u, &u->push, "push", rrc, &uerr, &first))
+						break;
+					continue;
+				}
 			}
 			cs_counts_begin(e, &u->pull);
 			cs_err_clear(&uerr);

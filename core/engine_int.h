@@ -39,7 +39,7 @@ typedef struct cs_unit {
 	bool schema_ensured; /* ensure_unit done in this process */
 	char *filter;	     /* decl->filter, or NULL */
 	/* this cycle */
-	bool failed, waits, idle, pull_done, push_pending;
+	bool failed, waits, idle, pull_done, push_pending, recovered;
 	bool cursor_set; /* cur_ms/cur_id set for this cycle */
 	int64_t cur_ms;	 /* keyset position of the pull */
 	char cur_id[19];
@@ -102,5 +102,9 @@ int cs_pull_reconcile(cs_engine *e, cs_unit *u, cs_error *err);
 /* engine_push.c */
 int cs_push_unit(cs_engine *e, cs_unit *u, int64_t only_row, const char *only_id, cs_error *err);
 bool cs_push_pending(cs_engine *e, cs_unit *u);
+/* Creates sent before an interruption, whose answer never arrived: the rows
+ * whose record exists in the CRM get its id, before a pull could store that
+ * record in a row of its own. 0 when nothing was in doubt or all is settled. */
+int cs_push_recover(cs_engine *e, cs_unit *u, cs_error *err);
 
 #endif

@@ -317,7 +317,7 @@ static void result_text(const sf_write_result *r, char *code, size_t ccap, char 
 }
 
 /* A create that may have landed before a crash: one record found by the
- * lookup in send_creates. */
+ * lookup in find_landed. */
 static int landed_cb(void *ud, const sf_page *page, cs_error *err)
 {
 	char *found = ud;
@@ -332,6 +332,39 @@ static int landed_cb(void *ud, const sf_page *page, cs_error *err)
 	return 0;
 }
 
+/* Where the object has no crmsync_Key__c: ask the CRM for a record created
+ * since sent_ms - 1 min with up to four of the sent text values. found gets
+ * its id, or "" (none) or "?" (more than one: not adopted). */
+static int find_landed(cs_engine *e, cs_unit *u, const cs_record *sent, int64_t sent_ms,
+		       char found[19], cs_error *err)
+{
+	sf_buf q = {0};
+	cs_error serr = CS_ERROR_INIT;
+	int terms = 0;
+
+	found[0] = '\0';
+	sf_buf_addf(&q, "SELECT Id FROM %s WHERE CreatedDate >= ", u->decl->sobject);
+	sf_soql_datetime(&q, sent_ms - 60000);
+	for (size_t k = 0; k < cs_record_count(sent) && terms < 4; k++) {
+		const char *field;
+		crmsync_value v;
+		cs_record_at(sent, k, &field, &v);
+		const crmsync_field_desc *fd = unit_field(u, field);
+		if ((v.type != CRMSYNC_STRING && v.type != CRMSYNC_ID) || !fd || fd->length > 255 ||
+		    !(fd->flags & CRMSYNC_FIELD_CREATEABLE) || push_readonly(u, field) ||
+		    strcasecmp(field, "Id") == 0)
+			continue;
+		sf_buf_addf(&q, " AND %s = ", fd->name);
+		if (sf_soql_value(&q, &v, &serr) == 0)
+			terms++;
+	}
+	sf_buf_addf(&q, " LIMIT 2");
+	int rc = q.oom ? cs_err(err, CRMSYNC_ENOMEM, "out of memory")
+		       : sf_query(e->sf, q.s, NULL, landed_cb, found, err);
+	sf_buf_free(&q);
+	return rc;
+}
+
 /* The outgoing records of a batch, in order (NULL on out of memory). */
 static cs_record **batch_records(struct push_item **its, size_t n)
 {
@@ -339,6 +372,186 @@ static cs_record **batch_records(struct push_item **its, size_t n)
 	for (size_t i = 0; recs && i < n; i++)
 		recs[i] = its[i]->out;
 	return recs;
+}
+
+#define INFLIGHT "creates_in_flight"
+
+/* Creates whose outcome is not known yet, one "row seq sent_ms" line each. The
+ * list is stored before the batch is sent (in the transaction that stores the
+ * create keys) and rewritten with what is still unknown when the answers are
+ * acknowledged, so after a crash cs_push_recover knows which local rows may
+ * already exist in the CRM. */
+static int inflight_set(cs_engine *e, cs_unit *u, struct push_item **its, size_t n, cs_error *err)
+{
+	sf_buf b = {0};
+	int64_t now = cs_now_ms();
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		sf_buf_addf(&b, "%lld %lld %lld\n", (long long)its[i]->row, (long long)its[i]->seq,
+			    (long long)now);
+	if (b.oom)
+		rc = cs_err(err, CRMSYNC_ENOMEM, "out of memory");
+	else
+		rc = e->b->state_set(e->bs, u->decl->name, INFLIGHT, b.s ? b.s : "", err);
+	sf_buf_free(&b);
+	return rc;
+}
+
+struct inflight {
+	int64_t row, seq, ms;
+	cs_record *rec; /* the local row */
+	char id[19];	/* found in the CRM */
+};
+
+struct keyed {
+	struct inflight *in;
+	size_t n;
+};
+
+static int keyed_cb(void *ud, const sf_page *page, cs_error *err)
+{
+	struct keyed *k = ud;
+	(void)err;
+	for (size_t i = 0; i < page->count; i++) {
+		const char *id = cs_record_str(page->records[i], "Id");
+		const char *key = cs_record_str(page->records[i], KEY_FIELD);
+		for (size_t j = 0; id && key && j < k->n; j++) {
+			const char *mine =
+			    k->in[j].rec ? cs_record_str(k->in[j].rec, KEY_FIELD) : NULL;
+			if (mine && strcmp(mine, key) == 0)
+				snprintf(k->in[j].id, sizeof k->in[j].id, "%s", id);
+		}
+	}
+	return 0;
+}
+
+int cs_push_recover(cs_engine *e, cs_unit *u, cs_error *err)
+{
+	const char *unit = u->decl->name;
+	char small[256], *text = small;
+	struct inflight *in = NULL;
+	size_t n = 0, cap = 0;
+	int rc = 0;
+
+	if (!(u->decl->direction & CRMSYNC_PUSH) || !u->desc)
+		return 0;
+	int len = e->b->state_get(e->bs, unit, INFLIGHT, small, sizeof small, err);
+	if (len == CRMSYNC_ENOENT || len == 0) {
+		cs_err_clear(err);
+		return 0;
+	}
+	if (len < 0)
+		return len;
+	if ((size_t)len >= sizeof small) {
+		if (!(text = malloc((size_t)len + 1)))
+			return cs_err(err, CRMSYNC_ENOMEM, "out of memory");
+		if ((rc = e->b->state_get(e->bs, unit, INFLIGHT, text, (size_t)len + 1, err)) < 0)
+			goto out;
+		rc = 0;
+	}
+	/* the rows of the list that still wait for a CRM id */
+	for (char *line = text, *next; line && *line; line = next) {
+		long long row, seq, ms;
+		if ((next = strchr(line, '\n')))
+			*next++ = '\0';
+		if (sscanf(line, "%lld %lld %lld", &row, &seq, &ms) != 3)
+			continue;
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			struct inflight *ni = realloc(in, nc * sizeof *ni);
+			if (!ni) {
+				rc = cs_err(err, CRMSYNC_ENOMEM, "out of memory");
+				goto out;
+			}
+			in = ni;
+			cap = nc;
+		}
+		struct inflight *f = &in[n];
+		memset(f, 0, sizeof *f);
+		f->row = row;
+		f->seq = seq;
+		f->ms = ms;
+		if (!(f->rec = cs_record_new())) {
+			rc = cs_err(err, CRMSYNC_ENOMEM, "out of memory");
+			goto out;
+		}
+		n++;
+		cs_error rerr = CS_ERROR_INIT;
+		const char *id;
+		int r = e->b->row_read(e->bs, unit, NULL, row, f->rec, &rerr);
+		if (r || ((id = cs_record_str(f->rec, "Id")) && *id)) {
+			/* deleted locally, or acknowledged after all */
+			cs_record_free(f->rec);
+			f->rec = NULL;
+		}
+	}
+	/* ask the CRM which of them exist: by key where the object has one */
+	sf_buf q = {0};
+	size_t nkeys = 0;
+	cs_error serr = CS_ERROR_INIT;
+	sf_buf_addf(&q, "SELECT Id, %s FROM %s WHERE %s IN (", KEY_FIELD, u->decl->sobject,
+		    KEY_FIELD);
+	for (size_t i = 0; u->has_ext_key && i < n; i++) {
+		const char *key = in[i].rec ? cs_record_str(in[i].rec, KEY_FIELD) : NULL;
+		if (!key || !*key)
+			continue;
+		crmsync_value v = {.type = CRMSYNC_STRING, .len = strlen(key), .u.s = key};
+		if (nkeys)
+			sf_buf_addf(&q, ", ");
+		if (sf_soql_value(&q, &v, &serr) == 0)
+			nkeys++;
+	}
+	sf_buf_addf(&q, ")");
+	if (nkeys) {
+		struct keyed k = {in, n};
+		rc = q.oom ? cs_err(err, CRMSYNC_ENOMEM, "out of memory")
+			   : sf_query(e->sf, q.s, NULL, keyed_cb, &k, err);
+	}
+	sf_buf_free(&q);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		const char *key = in[i].rec ? cs_record_str(in[i].rec, KEY_FIELD) : NULL;
+		if (in[i].rec && !(u->has_ext_key && key && *key)) {
+			rc = find_landed(e, u, in[i].rec, in[i].ms, in[i].id, err);
+			if (in[i].id[0] == '?')
+				in[i].id[0] = '\0';
+		}
+	}
+	if (rc) {
+		/* not known yet: the pull must wait, or it would store a created
+		 * record in a row of its own beside the local one */
+		rc = cs_engine_sf_failure(e, rc);
+		goto out;
+	}
+	if ((rc = tx_begin(e, err)))
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (!in[i].id[0])
+			continue;
+		struct push_item it = {.row = in[i].row, .seq = in[i].seq};
+		cs_info(unit, "row %lld: a create sent before an interruption landed as %s",
+			(long long)in[i].row, in[i].id);
+		if (ack(e, u, &it, CNT_NEW, true, in[i].id, NULL, NULL)) {
+			cs_error rerr = CS_ERROR_INIT;
+			e->b->rollback(e->bs, &rerr);
+			rc = cs_err(err, CRMSYNC_EIO, "cannot record the outcome of row %lld",
+				    (long long)in[i].row);
+			goto out;
+		}
+	}
+	if ((rc = e->b->state_set(e->bs, unit, INFLIGHT, "", err)) == 0)
+		rc = tx_commit(e, err);
+	else {
+		cs_error rerr = CS_ERROR_INIT;
+		e->b->rollback(e->bs, &rerr);
+	}
+out:
+	for (size_t i = 0; i < n; i++)
+		cs_record_free(in[i].rec);
+	free(in);
+	if (text != small)
+		free(text);
+	return rc;
 }
 
 static int send_creates(cs_engine *e, cs_unit *u, struct push_item **its, size_t n, cs_error *err)
@@ -360,29 +573,8 @@ static int send_creates(cs_engine *e, cs_unit *u, struct push_item **its, size_t
 			snprintf(key, sizeof key, "pending_create:%lld", (long long)its[i]->row);
 			if (e->b->state_get(e->bs, u->decl->name, key, val, sizeof val, &serr) >
 			    0) {
-				sf_buf q = {0};
-				found[0] = '\0';
-				sf_buf_addf(&q, "SELECT Id FROM %s WHERE CreatedDate >= ",
-					    u->decl->sobject);
-				sf_soql_datetime(&q, strtoll(val, NULL, 10) - 60000);
-				int terms = 0;
-				for (size_t k = 0; k < cs_record_count(its[i]->out) && terms < 4;
-				     k++) {
-					const char *field;
-					crmsync_value v;
-					cs_record_at(its[i]->out, k, &field, &v);
-					const crmsync_field_desc *fd = unit_field(u, field);
-					if ((v.type != CRMSYNC_STRING && v.type != CRMSYNC_ID) ||
-					    !fd || fd->length > 255)
-						continue;
-					sf_buf_addf(&q, " AND %s = ", fd->name);
-					if (sf_soql_value(&q, &v, &serr) == 0)
-						terms++;
-				}
-				sf_buf_addf(&q, " LIMIT 2");
-				int qrc = q.oom ? CRMSYNC_ENOMEM
-						: sf_query(e->sf, q.s, NULL, landed_cb, found, err);
-				sf_buf_free(&q);
+				int qrc = find_landed(e, u, its[i]->out, strtoll(val, NULL, 10),
+						      found, err);
 				if (qrc) {
 					free(recs);
 					return cs_engine_sf_failure(e, qrc);
@@ -408,6 +600,8 @@ static int send_creates(cs_engine *e, cs_unit *u, struct push_item **its, size_t
 		rc = n ? sf_create(e->sf, u->decl->sobject, recs, n, &res, err) : 0;
 	}
 	if (rc && sf_error_kind(e->sf) != SF_E_OUTCOME_UNKNOWN && res.count == 0) {
+		/* the list of creates in flight stays: a transport failure after
+		 * retries may still have left records behind */
 		free(recs);
 		sf_write_results_free(&res);
 		return cs_engine_sf_failure(e, rc);
@@ -428,9 +622,13 @@ static int send_creates(cs_engine *e, cs_unit *u, struct push_item **its, size_t
 			e->b->state_set(e->bs, u->decl->name, key, "", &serr);
 		}
 	}
+	/* records past res.count have an unknown outcome: left pending, and
+	 * looked for in the CRM before the next pull */
+	if (trc == 0)
+		trc = inflight_set(e, u, its + (res.count < n ? res.count : n),
+				   res.count < n ? n - res.count : 0, err);
 	if (trc == 0)
 		trc = tx_commit(e, err);
-	/* records past res.count have an unknown outcome: left pending, checked next time */
 	free(recs);
 	if (trc) {
 		sf_write_results_free(&res);
@@ -586,6 +784,9 @@ int cs_push_unit(cs_engine *e, cs_unit *u, int64_t only_row, const char *only_id
 		rc = cs_err(err, CRMSYNC_ENOMEM, "out of memory");
 		goto out;
 	}
+	/* creates an interruption left without an answer first */
+	if ((rc = cs_push_recover(e, u, err)))
+		goto out;
 	for (int round = 0; round < 100000 && !cs_stop_requested; round++) {
 		crmsync_change_query q = {
 		    .size = sizeof q,
@@ -640,6 +841,11 @@ int cs_push_unit(cs_engine *e, cs_unit *u, int64_t only_row, const char *only_id
 				creates[nc++] = it;
 			else
 				updates[nu++] = it;
+		}
+		if (nc && (rc = inflight_set(e, u, creates, nc, err))) {
+			cs_error rerr = CS_ERROR_INIT;
+			e->b->rollback(e->bs, &rerr);
+			goto out;
 		}
 		if ((rc = tx_commit(e, err)))
 			goto out;
