@@ -11,3 +11,8 @@ tests_backend_conformance_SOURCES = tests/backend/conformance.c tests/backend/ho
 tests_backend_conformance_CFLAGS = $(unit_cflags) $(SQLITE3_CFLAGS) -DBT_HOOK_SQLITE
 tests_backend_conformance_LDADD = $(unit_libs) $(SQLITE3_LIBS)
 endif
+# the SQLite store's WAL while a big pull writes (bench/backend_upsert writes)
+if ENABLE_TESTS
+TESTS += tests/backend/wal.sh
+dist_check_SCRIPTS += tests/backend/wal.sh
+endif

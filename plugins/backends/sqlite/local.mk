@@ -5,7 +5,8 @@ plugins_backends_sqlite_sqlite_la_SOURCES = \
 	plugins/backends/sqlite/sqlite_schema.c \
 	plugins/backends/sqlite/sqlite_rows.c \
 	plugins/backends/sqlite/sqlite_changes.c \
+	plugins/backends/sqlite/sqlite_ckpt.c \
 	plugins/backends/sqlite/sqlite_int.h
 plugins_backends_sqlite_sqlite_la_CFLAGS = $(AM_CFLAGS) $(SQLITE3_CFLAGS)
 plugins_backends_sqlite_sqlite_la_LDFLAGS = $(PLUGIN_LINK)
-plugins_backends_sqlite_sqlite_la_LIBADD = $(SQLITE3_LIBS) -lm
+plugins_backends_sqlite_sqlite_la_LIBADD = $(SQLITE3_LIBS) -lm -lpthread

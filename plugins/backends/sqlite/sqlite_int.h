@@ -92,7 +92,14 @@ typedef struct sqb {
 	crmsync_record *scratch_values, *scratch_before;
 	sqb_cached cache[SQB_CACHE];
 	unsigned cache_evict;
+	struct sqb_ckpt *ckpt; /* the checkpoint thread, or NULL */
 } sqb;
+
+/* sqlite_ckpt.c: WAL checkpoints on a thread of their own (no-op and SQLite's
+ * automatic checkpoint stays when the store is not in WAL mode or the thread
+ * cannot start). stop before the connection closes. */
+int sqb_ckpt_start(sqb *s);
+void sqb_ckpt_stop(sqb *s);
 
 /* sqlite.c */
 int sqb_fail(sqb *s, crmsync_error *err, int sqlite_rc, const char *fmt, ...) CRMSYNC_PRINTF(4, 5);
