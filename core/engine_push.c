@@ -486,29 +486,34 @@ int cs_push_recover(cs_engine *e, cs_unit *u, cs_error *err)
 			f->rec = NULL;
 		}
 	}
-	/* ask the CRM which of them exist: by key where the object has one */
-	sf_buf q = {0};
-	size_t nkeys = 0;
-	cs_error serr = CS_ERROR_INIT;
-	sf_buf_addf(&q, "SELECT Id, %s FROM %s WHERE %s IN (", KEY_FIELD, u->decl->sobject,
-		    KEY_FIELD);
-	for (size_t i = 0; u->has_ext_key && i < n; i++) {
-		const char *key = in[i].rec ? cs_record_str(in[i].rec, KEY_FIELD) : NULL;
-		if (!key || !*key)
-			continue;
-		crmsync_value v = {.type = CRMSYNC_STRING, .len = strlen(key), .u.s = key};
-		if (nkeys)
-			sf_buf_addf(&q, ", ");
-		if (sf_soql_value(&q, &v, &serr) == 0)
-			nkeys++;
+	/* ask the CRM which of them exist: by key where the object has one, 50
+	 * keys per query (keys of up to 64 characters keep the URL well under
+	 * the 16,384 bytes a query may have) */
+	for (size_t from = 0; rc == 0 && u->has_ext_key && from < n;) {
+		sf_buf q = {0};
+		size_t nkeys = 0;
+		cs_error serr = CS_ERROR_INIT;
+		sf_buf_addf(&q, "SELECT Id, %s FROM %s WHERE %s IN (", KEY_FIELD, u->decl->sobject,
+			    KEY_FIELD);
+		for (; from < n && nkeys < 50; from++) {
+			const char *key =
+			    in[from].rec ? cs_record_str(in[from].rec, KEY_FIELD) : NULL;
+			if (!key || !*key)
+				continue;
+			crmsync_value v = {.type = CRMSYNC_STRING, .len = strlen(key), .u.s = key};
+			if (nkeys)
+				sf_buf_addf(&q, ", ");
+			if (sf_soql_value(&q, &v, &serr) == 0)
+				nkeys++;
+		}
+		sf_buf_addf(&q, ")");
+		if (nkeys) {
+			struct keyed k = {in, n};
+			rc = q.oom ? cs_err(err, CRMSYNC_ENOMEM, "out of memory")
+				   : sf_query(e->sf, q.s, NULL, keyed_cb, &k, err);
+		}
+		sf_buf_free(&q);
 	}
-	sf_buf_addf(&q, ")");
-	if (nkeys) {
-		struct keyed k = {in, n};
-		rc = q.oom ? cs_err(err, CRMSYNC_ENOMEM, "out of memory")
-			   : sf_query(e->sf, q.s, NULL, keyed_cb, &k, err);
-	}
-	sf_buf_free(&q);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		const char *key = in[i].rec ? cs_record_str(in[i].rec, KEY_FIELD) : NULL;
 		if (in[i].rec && !(u->has_ext_key && key && *key)) {

@@ -8,7 +8,7 @@
 # without a crash.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/e2e/e2e.sh"
-plan 16
+plan 19
 UPSERT=/services/data/v59.0/composite/sobjects/Lead/crmsync_Key__c
 emu_start --seed users=2,leads=20,accounts=2,contacts=4,campaigns=1 --seed-rng 4
 ok $? "the emulator starts seeded"
@@ -38,6 +38,30 @@ rows=$(sql "select count(*) || ':' || coalesce(max(id), '') from lead where last
 ok $([ "$rows" = "1:$crm" ]; echo $?) "one local row, holding the CRM id ($rows)"
 n=$(emu GET dump/Lead | python3 -c "import json,sys; print(sum(1 for r in json.load(sys.stdin)['records'] if r.get('LastName') == 'Inflight'))")
 ok $([ "$n" = 1 ]; echo $?) "one CRM record ($n)"
+
+# 1b. a whole batch in flight: 120 creates in one call, looked for 50 keys
+# per query
+emu DELETE faults >/dev/null
+lsql "with recursive n(i) as (select 1 union all select i + 1 from n where i < 120)
+  insert into lead(lastname, company, email, sync_mark)
+  select 'Batch', 'K', 'batch-' || i || '@example.com', 1 from n"
+emu POST faults "{\"method\":\"PATCH\",\"path\":\"$UPSERT\",\"delayMs\":2500,\"once\":true}" >/dev/null
+CS_LOG=info cs_bg sync --once >"$T/kill1b.log" 2>&1
+pid=$CS_PID
+for _ in $(seq 400); do
+	emu GET faults | grep -q '"seen": *[1-9]' && break
+	sleep 0.025
+done
+kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+sleep 3
+n=$(emu GET dump/Lead | python3 -c "import json,sys; print(sum(1 for r in json.load(sys.stdin)['records'] if r.get('LastName') == 'Batch'))")
+ok $([ "$n" = 120 ]; echo $?) "the CRM created the batch's 120 records while crmsync was killed ($n)"
+CS_LOG=info cs sync --once >"$T/after1b.log" 2>&1
+ok $? "the next cycle succeeds"
+found=$(grep -c "landed as" "$T/after1b.log")
+rows=$(sql "select count(*) || ':' || count(id) || ':' || count(distinct id) from lead where lastname = 'Batch'")
+ok $([ "$rows" = "120:120:120" ] && [ "$found" = 120 ]; echo $?) "120 local rows, each with its own CRM id ($rows; $found found)"
+emu DELETE faults >/dev/null
 
 # 2. the answer is lost on the wire, crmsync lives on
 lsql "insert into lead(lastname, company, email, sync_mark) values('Lost', 'K', 'lost@example.com', 1)"
