@@ -17,6 +17,7 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <ctype.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,68 @@ static bool desc_has(const sf_describe *d, const char *name, const crmsync_field
 			return true;
 		}
 	return false;
+}
+
+/* Edit distance of two field names, ignoring case (names are short). */
+static size_t name_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[81];
+	if (la > 80 || lb > 80)
+		return (size_t)-1;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t cost =
+			    tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+			size_t best = diag + cost;
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/* Field names the unit was configured with (or its plugin declares) that
+ * describe does not list: a typo, or a field the sync user cannot read.
+ * Either way nothing of it is synced, so say so, with the place it was set
+ * and the nearest field describe has. */
+static void check_names(cs_engine *e, cs_unit *u, const sf_describe *d, const char *const *names,
+			const char *key, const char *what)
+{
+	for (const char *const *n = names; n && *n; n++) {
+		if (desc_has(d, *n, NULL))
+			continue;
+		const char *best = NULL;
+		size_t best_d = (size_t)-1;
+		for (size_t i = 0; i < d->nfields; i++) {
+			size_t dist = name_distance(*n, d->fields[i].name);
+			if (dist < best_d) {
+				best_d = dist;
+				best = d->fields[i].name;
+			}
+		}
+		size_t len = strlen(*n);
+		if (best_d > 2 && best_d > len / 3)
+			best = NULL;
+		char ukey[160];
+		const char *section = u->plugin ? u->plugin->name : u->decl->name;
+		snprintf(ukey, sizeof ukey, "%s.%s", u->decl->name, key);
+		const char *where =
+		    cs_config_get(e->cfg, section, ukey)  ? cs_config_where(e->cfg, section, ukey)
+		    : cs_config_get(e->cfg, section, key) ? cs_config_where(e->cfg, section, key)
+							  : NULL;
+		cs_warn(u->decl->name, "%s%s%s has no field '%s' the sync user can read: %s%s%s%s",
+			where ? where : "", where ? ": " : "", d->name, *n, what,
+			best ? " (did you mean '" : "", best ? best : "", best ? "'?)" : "");
+	}
 }
 
 int cs_pull_schema(cs_engine *e, cs_unit *u, cs_error *err)
@@ -55,6 +118,9 @@ int cs_pull_schema(cs_engine *e, cs_unit *u, cs_error *err)
 	if (rc)
 		return rc;
 	u->desc = d;
+	check_names(e, u, d, u->decl->fields, "fields", "not synced");
+	check_names(e, u, d, u->decl->local_wins_fields, "local_wins", "the rule does nothing");
+	check_names(e, u, d, u->decl->crm_wins_fields, "crm_wins", "the rule does nothing");
 	u->has_isdeleted = desc_has(d, "IsDeleted", NULL);
 	u->has_master = desc_has(d, "MasterRecordId", NULL);
 	u->has_converted = desc_has(d, "IsConverted", NULL);

@@ -8,7 +8,7 @@
 # Invoice__c plugin dropped in.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/e2e/e2e.sh"
-plan 26
+plan 29
 
 # dump TYPE: the CRM's records of TYPE as JSON lines, one per record
 dump() { emu GET "dump/$1" | python3 -c "
@@ -123,4 +123,23 @@ ok $([ "$(dsql "select count(*) from invoice__c")" -eq $((inv + 2)) ]; echo $?) 
 	"every invoice is stored by the drop-in"
 ok $([ "$(dsql "select status__c from invoice__c where id='$LATE'")|$(dsql "select status__c from invoice__c where id='$SOON'")" = "Overdue|Sent" ]; echo $?) \
 	"its map_in hook marks the sent, unpaid, past-due invoice Overdue, and only that one"
+# Field names in the config that describe does not list: a typo, or a field the
+# sync user cannot read (field-level security). Nothing of them is synced, and
+# the user is told where the name was set and what it could have meant.
+emu POST fls '{"object":"Lead","field":"Phone","read":false,"edit":false}' >/dev/null
+"$CS" -o salesforce.login_url="$EMU_URL" -o salesforce.client_id=crmsync-demo \
+	-o salesforce.username=sync@example.com -o storage.path="$T/names.db" -o log.level=warn \
+	-o sync.units="user, lead" -o "lead.fields=LastName, Company, Emial, Phone" \
+	sync --once >"$T/names.out" 2>&1 &&
+"$CS" -o salesforce.login_url="$EMU_URL" -o salesforce.client_id=crmsync-demo \
+	-o salesforce.username=sync@example.com -o storage.path="$T/names2.db" -o log.level=warn \
+	-o sync.units="user, lead" -o "lead.local_wins=Titel" sync --once >>"$T/names.out" 2>&1
+st=$?; ok $st "syncs with unknown field names still run"
+contains "a misspelt field is named with its place and the field meant" "$T/names.out" \
+	"-o lead.fields=LastName, Company, Emial, Phone: Lead has no field 'Emial' the sync user can read: not synced (did you mean 'Email'?)"
+ok $(grep -q "Lead has no field 'Phone' the sync user can read: not synced" "$T/names.out" &&
+	grep -q "lead.local_wins=Titel: Lead has no field 'Titel' the sync user can read: the rule does nothing (did you mean 'Title'?)" "$T/names.out" &&
+	[ -z "$(sqlite3 "$T/names.db" "select name from pragma_table_info('lead') where name in ('emial', 'phone')")" ]; echo $?) \
+	"a field hidden from the sync user, and a conflict rule on a misspelt field, are named too; no column for either"
+[ $st -eq 0 ] || sed 's/^/# /' "$T/names.out"
 done_testing
