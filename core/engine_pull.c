@@ -231,6 +231,9 @@ struct page_ctx {
 	/* the store transaction pages are written in (see pull_commit) */
 	bool in_tx;
 	int64_t tx_records, tx_t0;
+	/* outcomes of the pages in that transaction: they count once it commits
+	 * (a rolled-back page is pulled again and counted then) */
+	cs_counts tx;
 };
 
 /* Pages are written in one store transaction, with the watermark that covers
@@ -249,7 +252,17 @@ static int pull_commit(struct page_ctx *pc, cs_error *err)
 	if (!pc->in_tx)
 		return 0;
 	pc->in_tx = false;
-	return pc->e->b->commit(pc->e->bs, err);
+	int rc = pc->e->b->commit(pc->e->bs, err);
+	if (rc == 0) {
+		cs_counts *c = &pc->u->pull;
+		c->n_new += pc->tx.n_new;
+		c->n_updated += pc->tx.n_updated;
+		c->n_deleted += pc->tx.n_deleted;
+		c->n_failed += pc->tx.n_failed;
+		c->n_skipped += pc->tx.n_skipped;
+	}
+	memset(&pc->tx, 0, sizeof pc->tx);
+	return rc;
 }
 
 /* A failed page: the transaction goes, with the pages before it that it
@@ -260,6 +273,7 @@ static void pull_rollback(struct page_ctx *pc)
 		return;
 	cs_error rerr = CS_ERROR_INIT;
 	pc->e->b->rollback(pc->e->bs, &rerr);
+	memset(&pc->tx, 0, sizeof pc->tx);
 	pc->in_tx = false;
 	pc->u->cursor_set = false;
 }
@@ -472,7 +486,7 @@ static int apply_page(void *ud, const sf_page *page, cs_error *err)
 			if (found == CRMSYNC_ENOENT ||
 			    (found == 0 && cs_record_get(local, "is_deleted", &ldel) == 0 &&
 			     ldel.u.b)) {
-				u->pull.n_skipped++;
+				pc->tx.n_skipped++;
 				continue;
 			}
 			dead[ndead] = id;
@@ -485,7 +499,7 @@ static int apply_page(void *ud, const sf_page *page, cs_error *err)
 			cs_error herr = CS_ERROR_INIT;
 			if (hooks->map_in(u->plugin->state, u->decl, r, &herr)) {
 				cs_engine_record_error(e, u, "pull", id, 0, "MAP_IN", herr.msg);
-				u->pull.n_failed++;
+				pc->tx.n_failed++;
 				continue;
 			}
 		}
@@ -525,16 +539,16 @@ static int apply_page(void *ud, const sf_page *page, cs_error *err)
 		for (size_t i = 0; i < nlive; i++) {
 			switch (out[i]) {
 			case CRMSYNC_OUT_NEW:
-				u->pull.n_new++;
+				pc->tx.n_new++;
 				break;
 			case CRMSYNC_OUT_UPDATED:
-				u->pull.n_updated++;
+				pc->tx.n_updated++;
 				break;
 			case CRMSYNC_OUT_SKIPPED:
-				u->pull.n_skipped++;
+				pc->tx.n_skipped++;
 				break;
 			default:
-				u->pull.n_failed++;
+				pc->tx.n_failed++;
 				cs_engine_record_error(e, u, "pull", cs_record_str(live[i], "Id"),
 						       0, "STORE", "the store refused this record");
 			}
@@ -560,9 +574,9 @@ static int apply_page(void *ud, const sf_page *page, cs_error *err)
 			goto out;
 		for (size_t i = 0; i < ndead; i++) {
 			if (out[i] == CRMSYNC_OUT_DELETED)
-				u->pull.n_deleted++;
+				pc->tx.n_deleted++;
 			else
-				u->pull.n_skipped++;
+				pc->tx.n_skipped++;
 			if (out[i] == CRMSYNC_OUT_DELETED && hooks && hooks->on_delete) {
 				cs_error herr = CS_ERROR_INIT;
 				if (hooks->on_delete(u->plugin->state, u->decl, dead[i], &herr))
