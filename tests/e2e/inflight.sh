@@ -10,6 +10,22 @@
 . "$top_srcdir/tests/e2e/e2e.sh"
 plan 19
 UPSERT=/services/data/v59.0/composite/sobjects/Lead/crmsync_Key__c
+# held_kill FAULT LOG: hold the matching CRM call with FAULT, run a cycle in
+# the background, SIGKILL crmsync once the CRM has the call, and wait for the
+# CRM to finish it
+held_kill() {
+	emu DELETE faults >/dev/null
+	emu POST faults "$1" >/dev/null
+	CS_LOG=info cs_bg sync --once >"$2" 2>&1
+	pid=$CS_PID
+	for _ in $(seq 400); do
+		emu GET faults | grep -q '"seen": *[1-9]' && break
+		sleep 0.025
+	done
+	kill -9 $pid 2>/dev/null
+	wait $pid 2>/dev/null
+	sleep 3 # the CRM finishes the held call after its delay
+}
 emu_start --seed users=2,leads=20,accounts=2,contacts=4,campaigns=1 --seed-rng 4
 ok $? "the emulator starts seeded"
 export CS_OPTS="-o sync.units=user,lead"
@@ -18,15 +34,7 @@ ok $? "the initial copy succeeds"
 
 # 1. killed while the CRM holds the create
 lsql "insert into lead(lastname, company, email, sync_mark) values('Inflight', 'K', 'inflight@example.com', 1)"
-emu POST faults "{\"method\":\"PATCH\",\"path\":\"$UPSERT\",\"delayMs\":2500,\"once\":true}" >/dev/null
-CS_LOG=info cs_bg sync --once >"$T/kill.log" 2>&1
-pid=$CS_PID
-for _ in $(seq 400); do
-	emu GET faults | grep -q '"seen": *[1-9]' && break
-	sleep 0.025
-done
-kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
-sleep 3 # the CRM finishes the create after its delay
+held_kill "{\"method\":\"PATCH\",\"path\":\"$UPSERT\",\"delayMs\":2500,\"once\":true}" "$T/kill.log"
 crm=$(emu GET dump/Lead | python3 -c "import json,sys; print(' '.join(r['Id'] for r in json.load(sys.stdin)['records'] if r.get('LastName') == 'Inflight'))")
 ok $([ -n "$crm" ] && [ "$(echo $crm | wc -w)" = 1 ]; echo $?) "the CRM created the record while crmsync was killed ($crm)"
 n=$(sql "select count(*) from lead where lastname = 'Inflight' and id is null")
@@ -41,19 +49,10 @@ ok $([ "$n" = 1 ]; echo $?) "one CRM record ($n)"
 
 # 1b. a whole batch in flight: 120 creates in one call, looked for 50 keys
 # per query
-emu DELETE faults >/dev/null
 lsql "with recursive n(i) as (select 1 union all select i + 1 from n where i < 120)
   insert into lead(lastname, company, email, sync_mark)
   select 'Batch', 'K', 'batch-' || i || '@example.com', 1 from n"
-emu POST faults "{\"method\":\"PATCH\",\"path\":\"$UPSERT\",\"delayMs\":2500,\"once\":true}" >/dev/null
-CS_LOG=info cs_bg sync --once >"$T/kill1b.log" 2>&1
-pid=$CS_PID
-for _ in $(seq 400); do
-	emu GET faults | grep -q '"seen": *[1-9]' && break
-	sleep 0.025
-done
-kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
-sleep 3
+held_kill "{\"method\":\"PATCH\",\"path\":\"$UPSERT\",\"delayMs\":2500,\"once\":true}" "$T/kill1b.log"
 n=$(emu GET dump/Lead | python3 -c "import json,sys; print(sum(1 for r in json.load(sys.stdin)['records'] if r.get('LastName') == 'Batch'))")
 ok $([ "$n" = 120 ]; echo $?) "the CRM created the batch's 120 records while crmsync was killed ($n)"
 CS_LOG=info cs sync --once >"$T/after1b.log" 2>&1
@@ -82,15 +81,7 @@ cs sync --once >"$T/o" 2>&1
 camp=$(sql "select id from campaign limit 1")
 lead=$(sql "select id from lead where lastname = 'Inflight'")
 lsql "insert into campaignmember(campaignid, leadid, status, sync_mark) values('$camp', '$lead', 'Sent', 1)"
-emu POST faults '{"method":"POST","path":"/services/data/v59.0/composite/sobjects","delayMs":2500,"once":true}' >/dev/null
-CS_LOG=info cs_bg sync --once >"$T/kill2.log" 2>&1
-pid=$CS_PID
-for _ in $(seq 400); do
-	emu GET faults | grep -q '"seen": *[1-9]' && break
-	sleep 0.025
-done
-kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
-sleep 3
+held_kill '{"method":"POST","path":"/services/data/v59.0/composite/sobjects","delayMs":2500,"once":true}' "$T/kill2.log"
 cm=$(emu GET dump/CampaignMember | python3 -c "import json,sys; print(' '.join(r['Id'] for r in json.load(sys.stdin)['records'] if r.get('LeadId') == '$lead'))")
 ok $([ -n "$cm" ] && [ "$(echo $cm | wc -w)" = 1 ]; echo $?) "the CRM created the campaign member while crmsync was killed ($cm)"
 CS_LOG=info cs sync --once >"$T/after2.log" 2>&1
