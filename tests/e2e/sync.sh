@@ -1,17 +1,35 @@
 #!/bin/sh
 # tests/e2e/sync.sh - crmsync against sfemu into SQLite, as a user runs it.
 # After every cycle both sides are compared field by field (compare.py).
+# With E2E_BACKEND=postgres (tests/pg/e2e.sh) the same cycles run into a
+# private PostgreSQL server, the local edits made with psql.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/e2e/e2e.sh"
-plan 41
+BACKEND=${E2E_BACKEND:-sqlite}
+if [ "$BACKEND" = postgres ]; then
+	. "$top_srcdir/tests/pg/pg.sh"
+	plan 48
+	pg_start; ok $? "a private PostgreSQL server starts"
+	CI=$(pg_createdb crmsync_e2e)
+	pg_e2e "$CI" sync1
+else
+	plan 46
+fi
 
 emu_start --seed users=5,accounts=30,contacts=60,leads=400,opportunities=30,campaigns=4,members=40,tasks=50,events=15,invoices=12 --seed-rng 7
 ok $? "the emulator starts seeded"
 
 # --- initial copy -------------------------------------------------------------
-cs sync --once >"$T/o" 2>&1; ok $? "initial sync --once succeeds"
+cs sync --once >"$T/o" 2>&1; st=$?; ok $st "initial sync --once into $BACKEND succeeds"
+[ $st -eq 0 ] || sed 's/^/# /' "$T/o" | tail -20
 compare_sides >"$T/cmp" 2>&1; st=$?; ok $st "initial copy: every visible field of every record is equal"
 [ $st -eq 0 ] || sed 's/^/# /' "$T/cmp"
+ok $([ "$(sql "select count(*) from lead")" -ge 400 ]; echo $?) "the leads are plain rows of table lead"
+ok $([ "$(sql "select count(*) from _crmsync_log")" = 0 ]; echo $?) "the sync's own writes are not captured as local edits"
+ok $([ "$(sql "select count(*) from lead where length(crm_modstamp) != 24 or substr(crm_modstamp, 11, 1) != 'T' or substr(crm_modstamp, 24, 1) != 'Z'")" = 0 ]; echo $?) "crm_modstamp is ISO text"
+if [ "$BACKEND" = postgres ]; then
+	ok $([ "$(sql "select data_type from information_schema.columns where table_schema='sync1' and table_name='lead' and column_name='numberofemployees'")" = bigint ]; echo $?) "integers are bigint columns"
+fi
 
 a=$(api_calls); cs sync --once >"$T/o" 2>&1; b=$(api_calls)
 ok $([ $((b - a)) -eq 1 ]; echo $?) "an idle cycle costs exactly one API call (cost $((b - a)))"
@@ -42,11 +60,12 @@ emu POST records/Lead "{\"op\":\"undelete\",\"id\":\"$L2\"}" >/dev/null
 cs sync --once >"$T/o" 2>&1; ok $? "sync after an undelete"
 ok $([ "$(sql "select is_deleted from lead where id='$L2'")" = 0 ]; echo $?) "an undelete clears the tombstone"
 
-# --- local changes, made with the sqlite3 shell ------------------------------------
+# --- local changes, made with the sqlite3 shell (psql) ------------------------------
 lsql "update contact set title='Edited locally', phone='+1 555 0100' where id='$C3';
   insert into lead(lastname, company, email, sync_mark) values('Local-marked', 'LocalCo', 'marked@example.com', 1);
   insert into lead(lastname, company) values('Local-unmarked', 'LocalCo');
   delete from lead where id='$L6';"
+ok $([ "$(sql "select count(distinct \"row\")||' '||count(*) from _crmsync_log")" = "4 5" ]; echo $?) "the shell's edits are captured once each: 4 rows, 5 entries (2 changed columns, 2 inserts, a delete)"
 cs -o sync.push_deletes=yes sync --once >"$T/o" 2>&1; ok $? "sync after local edits"
 compare_sides --allow-local >"$T/cmp" 2>&1; st=$?; ok $st "local updates, marked inserts and deletes are in the CRM after one cycle"
 [ $st -eq 0 ] || sed 's/^/# /' "$T/cmp"
@@ -60,6 +79,7 @@ import json,sys
 r=[x for x in json.load(open('$T/leads.json'))['records'] if x['Id']=='$L6']
 sys.exit(0 if r and r[0]['IsDeleted'] else 1)"; ok $? "a local delete reached the CRM (push_deletes = yes)"
 ok $([ -n "$(sql "select id from lead where lastname='Local-marked'")" ]; echo $?) "the pushed row got its CRM id"
+ok $([ "$(sql "select l.op||' '||t.lastname from _crmsync_log l join lead t on t.local_id = l.\"row\"")" = "1 Local-unmarked" ]; echo $?) "pushed edits leave the change log (only the unmarked insert waits), storing CRM ids is not captured"
 cs status --json >"$T/status.json" 2>&1
 python3 -c "
 import json,sys
