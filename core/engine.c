@@ -720,10 +720,10 @@ int cs_engine_cycle(cs_engine *e, cs_error *err)
 			if (!u->recovered && u->push_pending) {
 				/* before the pull: it must find a landed create in its row */
 				u->recovered = true;
-				cs_counts_begin(e, &u->push);
 				cs_err_clear(&uerr);
 				int rrc = cs_push_recover(e, u, &uerr);
 				if (rrc < 0) {
+					cs_counts_begin(e, &u->push); /* history shows it */
 					if (step_failed(e, u, &u->push, "push", rrc, &uerr, &first))
 						break;
 					continue;

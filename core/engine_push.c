@@ -443,6 +443,7 @@ int cs_push_recover(cs_engine *e, cs_unit *u, cs_error *err)
 	}
 	if (len < 0)
 		return len;
+	cs_counts_begin(e, &u->push); /* what is found counts as pushed */
 	if ((size_t)len >= sizeof small) {
 		if (!(text = malloc((size_t)len + 1)))
 			return cs_err(err, CRMSYNC_ENOMEM, "out of memory");
