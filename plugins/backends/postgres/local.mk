@@ -5,7 +5,11 @@ plugins_backends_postgres_postgres_la_SOURCES = \
 	plugins/backends/postgres/pg_schema.c \
 	plugins/backends/postgres/pg_rows.c \
 	plugins/backends/postgres/pg_changes.c \
-	plugins/backends/postgres/pg_int.h
+	plugins/backends/postgres/pg_int.h \
+	plugins/backends/common/bk_values.c \
+	plugins/backends/common/bk_values.h \
+	plugins/backends/common/bk_schema.c \
+	plugins/backends/common/bk_schema.h
 plugins_backends_postgres_postgres_la_CFLAGS = $(AM_CFLAGS) $(PQ_CFLAGS)
 plugins_backends_postgres_postgres_la_LDFLAGS = $(PLUGIN_LINK)
 plugins_backends_postgres_postgres_la_LIBADD = $(PQ_LIBS) -lm

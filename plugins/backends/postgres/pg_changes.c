@@ -19,41 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int pgb_value_equal(const crmsync_value *a, const crmsync_value *b)
-{
-	if (a->type != b->type)
-		return 0;
-	switch (a->type) {
-	case CRMSYNC_NULL:
-		return 1;
-	case CRMSYNC_INTEGER:
-	case CRMSYNC_DATETIME:
-		return a->u.i == b->u.i;
-	case CRMSYNC_BOOLEAN:
-		return !a->u.b == !b->u.b;
-	case CRMSYNC_DOUBLE:
-		return a->u.d == b->u.d;
-	default:
-		return a->len == b->len && (a->len == 0 || memcmp(a->u.s, b->u.s, a->len) == 0);
-	}
-}
-
-static int pgb_in_ids(const crmsync_change_query *q, const char *id)
-{
-	if (!id)
-		return 0;
-	for (size_t i = 0; i < q->nids; i++)
-		if (q->ids[i] && strcmp(q->ids[i], id) == 0)
-			return 1;
-	return 0;
-}
-
-static void pgb_note(char *why, size_t cap, const char *table, int64_t row, const char *what)
-{
-	if (!why[0])
-		snprintf(why, cap, "table %s, row %lld: %s", table, (long long)row, what);
-}
-
 typedef struct pgb_rowidx {
 	int64_t row;
 	int idx;
@@ -203,7 +168,7 @@ int pgb_changes_read(void *state, const char *unit, const crmsync_change_query *
 				if (pgb_text_value(s, &u->fields[i], pgb_v(log, e, 4),
 						   (size_t)PQgetlength(log, e, 4), &v, cwhy,
 						   sizeof cwhy))
-					pgb_note(why, sizeof why, u->name, row, cwhy);
+					bk_note(why, sizeof why, u->name, row, cwhy);
 				else
 					s->host->record_set(before, u->fields[i].name, &v);
 				break;
@@ -216,7 +181,7 @@ int pgb_changes_read(void *state, const char *unit, const crmsync_change_query *
 		if (last_op == CRMSYNC_CHANGE_DELETE) {
 			ch.op = CRMSYNC_CHANGE_DELETE;
 			ch.id = delid[0] ? delid : NULL;
-			if (q && q->nids && !pgb_in_ids(q, ch.id))
+			if (q && q->nids && !bk_in_ids(q, ch.id))
 				continue;
 			why[0] = 0;
 		} else {
@@ -228,7 +193,7 @@ int pgb_changes_read(void *state, const char *unit, const crmsync_change_query *
 			ch.id = pgb_v(cur, rr, 1);
 			ch.marked =
 			    pgb_v(cur, rr, 2) && strtoll(PQgetvalue(cur, rr, 2), NULL, 10) != 0;
-			if (q && q->nids && !pgb_in_ids(q, ch.id))
+			if (q && q->nids && !bk_in_ids(q, ch.id))
 				continue;
 			/* A row without a CRM id can only be created: e.g. one whose
 			 * push was deferred and which the application then marked. */
@@ -244,7 +209,7 @@ int pgb_changes_read(void *state, const char *unit, const crmsync_change_query *
 				if (pgb_text_value(s, &u->fields[i], pgb_v(cur, rr, c),
 						   (size_t)PQgetlength(cur, rr, c), &v, cwhy,
 						   sizeof cwhy)) {
-					pgb_note(why, sizeof why, u->name, row, cwhy);
+					bk_note(why, sizeof why, u->name, row, cwhy);
 					s->host->record_unset(before, u->fields[i].name);
 					continue;
 				}
@@ -255,7 +220,7 @@ int pgb_changes_read(void *state, const char *unit, const crmsync_change_query *
 				}
 				/* Changed and changed back: nothing to send for it. */
 				if (s->host->record_get(before, u->fields[i].name, &b) == 0 &&
-				    pgb_value_equal(&v, &b)) {
+				    bk_value_equal(&v, &b)) {
 					s->host->record_unset(before, u->fields[i].name);
 					continue;
 				}
@@ -297,7 +262,7 @@ int pgb_change_ack(void *state, const char *unit, const crmsync_change_ack *a, c
 	if (a->ok) {
 		if (a->id || a->modstamp_ms) {
 			if (a->modstamp_ms)
-				pgb_format_datetime(a->modstamp_ms, ms);
+				bk_format_datetime(a->modstamp_ms, ms);
 			pgb_buf_printf(s, &q,
 				       "UPDATE %s SET id = coalesce($2, id), crm_modstamp = "
 				       "coalesce($3, crm_modstamp), sync_state = 'synced' WHERE "

@@ -6,6 +6,8 @@
 #ifndef PGB_INT_H
 #define PGB_INT_H
 
+#include "../common/bk_schema.h"
+#include "../common/bk_values.h"
 #include <crmsync/plugin.h>
 #include <libpq-fe.h>
 #include <stddef.h>
@@ -105,7 +107,6 @@ int pgb_ensure_unit(void *state, const crmsync_unit_schema *schema, crmsync_erro
 int pgb_unit_get(pgb *s, const char *name, pgb_unit **out, crmsync_error *err);
 void pgb_unit_free(pgb *s, pgb_unit *u);
 void pgb_units_free(pgb *s);
-int pgb_is_bookkeeping(const char *col);
 
 /* pg_rows.c */
 int pgb_upsert(void *state, const char *unit, crmsync_record *const *recs, size_t n, uint8_t *out,
@@ -133,8 +134,6 @@ int pgb_text_value(pgb *s, const pgb_field *f, const char *txt, size_t len, crms
 int pgb_value_text(pgb *s, const pgb_unit *u, const pgb_field *f, const crmsync_value *v,
 		   const char *id, const char **txt, size_t *len, char *buf, size_t cap,
 		   crmsync_error *err);
-int pgb_utf8_valid(const unsigned char *p, size_t n);
-void pgb_format_datetime(int64_t ms, char buf[40]);
 
 /* pg_changes.c */
 int pgb_changes_read(void *state, const char *unit, const crmsync_change_query *q,

@@ -19,108 +19,15 @@
 #include <string.h>
 #include <strings.h>
 
-int pgb_utf8_valid(const unsigned char *p, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		unsigned c = p[i];
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		size_t len;
-		unsigned min, cp;
-		if ((c & 0xe0) == 0xc0) {
-			len = 2, min = 0x80, cp = c & 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			len = 3, min = 0x800, cp = c & 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			len = 4, min = 0x10000, cp = c & 0x07;
-		} else {
-			return 0;
-		}
-		if (i + len > n)
-			return 0;
-		for (size_t k = 1; k < len; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (p[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += len;
-	}
-	return 1;
-}
-
-static void pgb_put(char *p, int64_t v, int digits)
-{
-	for (int i = digits - 1; i >= 0; i--, v /= 10)
-		p[i] = (char)('0' + v % 10);
-}
-
-/* "YYYY-MM-DDTHH:MM:SS.sssZ" without stdio. Years 0..9999; civil-from-days
- * after H. Hinnant. */
-void pgb_format_datetime(int64_t ms, char buf[40])
-{
-	int64_t days = ms / 86400000, rem = ms % 86400000;
-	if (rem < 0) {
-		rem += 86400000;
-		days--;
-	}
-	int64_t z = days + 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1;
-	int64_t m = mp < 10 ? mp + 3 : mp - 9;
-	y += m <= 2;
-	if (y < 0 || y > 9999) {
-		snprintf(buf, 40, "%lld", (long long)ms); /* out of range: keep the number */
-		return;
-	}
-	pgb_put(buf, y, 4);
-	buf[4] = '-';
-	pgb_put(buf + 5, m, 2);
-	buf[7] = '-';
-	pgb_put(buf + 8, d, 2);
-	buf[10] = 'T';
-	pgb_put(buf + 11, rem / 3600000, 2);
-	buf[13] = ':';
-	pgb_put(buf + 14, rem / 60000 % 60, 2);
-	buf[16] = ':';
-	pgb_put(buf + 17, rem / 1000 % 60, 2);
-	buf[19] = '.';
-	pgb_put(buf + 20, rem % 1000, 3);
-	buf[23] = 'Z';
-	buf[24] = 0;
-}
-
-/* The shortest decimal text that reads back as the same double. */
+/* The shortest decimal text that reads back as the same double; the
+ * infinities as PostgreSQL spells them. */
 static void pgb_double_text(double d, char *buf, size_t cap)
 {
 	if (isinf(d)) {
 		snprintf(buf, cap, "%s", d < 0 ? "-Infinity" : "Infinity");
 		return;
 	}
-	for (int prec = 15; prec <= 17; prec++) {
-		snprintf(buf, cap, "%.*g", prec, d);
-		if (strtod(buf, NULL) == d)
-			return;
-	}
-}
-
-static const char *pgb_type_name(int t)
-{
-	static const char *const n[] = {"null",	   "string", "integer",	 "double",
-					"boolean", "date",   "datetime", "id"};
-	return t >= 0 && t <= CRMSYNC_ID ? n[t] : "unknown";
-}
-
-static int pgb_is_text_type(int t)
-{
-	return t == CRMSYNC_STRING || t == CRMSYNC_ID || t == CRMSYNC_DATE;
+	bk_double_text(d, buf, cap);
 }
 
 int pgb_value_text(pgb *s, const pgb_unit *u, const pgb_field *f, const crmsync_value *v,
@@ -136,9 +43,9 @@ int pgb_value_text(pgb *s, const pgb_unit *u, const pgb_field *f, const crmsync_
 	case CRMSYNC_STRING:
 	case CRMSYNC_ID:
 	case CRMSYNC_DATE:
-		if (!pgb_is_text_type(v->type))
+		if (!bk_is_text_type(v->type))
 			break;
-		if (v->len && (!pgb_utf8_valid((const unsigned char *)v->u.s, v->len) ||
+		if (v->len && (!bk_utf8_valid((const unsigned char *)v->u.s, v->len) ||
 			       memchr(v->u.s, 0, v->len)))
 			return pgb_errf(s, err, CRMSYNC_EINVAL,
 					"unit %s, record %s: field %s is not valid UTF-8 text",
@@ -199,7 +106,7 @@ int pgb_value_text(pgb *s, const pgb_unit *u, const pgb_field *f, const crmsync_
 		if (f->kind == PGB_K_INT8)
 			snprintf(buf, cap, "%" PRId64, ms);
 		else
-			pgb_format_datetime(ms, buf);
+			bk_format_datetime(ms, buf);
 		*txt = buf;
 		*len = strlen(buf);
 		return 0;
@@ -208,7 +115,7 @@ int pgb_value_text(pgb *s, const pgb_unit *u, const pgb_field *f, const crmsync_
 	return pgb_errf(s, err, CRMSYNC_EINVAL,
 			"unit %s, record %s: field %s holds a %s value but is a %s field: the "
 			"value does not match the field's describe type",
-			u->name, id, f->name, pgb_type_name(v->type), pgb_type_name(f->type));
+			u->name, id, f->name, bk_type_name(v->type), bk_type_name(f->type));
 }
 
 int pgb_text_value(pgb *s, const pgb_field *f, const char *txt, size_t len, crmsync_value *out,
@@ -218,7 +125,7 @@ int pgb_text_value(pgb *s, const pgb_field *f, const char *txt, size_t len, crms
 	out->type = CRMSYNC_NULL;
 	if (!txt)
 		return 0;
-	if (!pgb_utf8_valid((const unsigned char *)txt, len)) {
+	if (!bk_utf8_valid((const unsigned char *)txt, len)) {
 		snprintf(why, whycap,
 			 "column %s holds text that is not valid UTF-8: fix the value (the CRM "
 			 "accepts UTF-8 only)",
@@ -292,7 +199,7 @@ int pgb_text_value(pgb *s, const pgb_field *f, const char *txt, size_t len, crms
 		break;
 	}
 	snprintf(why, whycap, "column %s holds '%.60s', which is not a %s value", f->col, txt,
-		 pgb_type_name(f->type));
+		 bk_type_name(f->type));
 	memset(out, 0, sizeof *out);
 	out->type = CRMSYNC_NULL;
 	return -1;
@@ -309,7 +216,7 @@ static int pgb_field_index(const pgb_unit *u, const char *name)
 static const char *pgb_rec_id(pgb *s, const crmsync_record *rec, char *buf, size_t cap)
 {
 	crmsync_value v;
-	if (s->host->record_get(rec, "Id", &v) == 0 && pgb_is_text_type(v.type) && v.u.s) {
+	if (s->host->record_get(rec, "Id", &v) == 0 && bk_is_text_type(v.type) && v.u.s) {
 		snprintf(buf, cap, "%.*s", (int)(v.len < cap - 1 ? v.len : cap - 1), v.u.s);
 		return buf;
 	}
@@ -442,13 +349,13 @@ static int pgb_run_add(pgb *s, pgb_unit *u, pgb_run *run, const crmsync_record *
 		const char *t;
 		size_t len;
 		if (run->role[i] == PGB_ROLE_ID) {
-			if (!pgb_is_text_type(v.type) || v.len == 0)
+			if (!bk_is_text_type(v.type) || v.len == 0)
 				return pgb_errf(
 				    s, err, CRMSYNC_EINVAL,
 				    "unit %s: a record's Id is empty or not text: every "
 				    "record pulled from the CRM must carry its Id",
 				    u->name);
-			if (!pgb_utf8_valid((const unsigned char *)v.u.s, v.len) ||
+			if (!bk_utf8_valid((const unsigned char *)v.u.s, v.len) ||
 			    memchr(v.u.s, 0, v.len))
 				return pgb_errf(s, err, CRMSYNC_EINVAL,
 						"unit %s: a record's Id is not valid text",
@@ -606,7 +513,7 @@ static size_t pgb_run_len(pgb *s, crmsync_record *const *recs, size_t n, uint64_
 		if (k && !pgb_same_fields(s, recs[0], recs[k]))
 			break;
 		crmsync_value v;
-		if (s->host->record_get(recs[k], "Id", &v) != 0 || !pgb_is_text_type(v.type))
+		if (s->host->record_get(recs[k], "Id", &v) != 0 || !bk_is_text_type(v.type))
 			return k ? k : 1; /* the run setup reports it */
 		uint64_t h = pgb_hash(v.u.s, v.len) | 1;
 		size_t i = (size_t)h & (cap - 1);
@@ -828,7 +735,7 @@ int pgb_merge(void *state, const char *unit, const char *loser_id, const char *w
 		pgb_buf_printf(s, &q, "UPDATE %s AS w SET ", u->qname);
 		for (int i = 0; !rc && i < PQntuples(cols); i++) {
 			const char *name = PQgetvalue(cols, i, 0);
-			if (pgb_is_bookkeeping(name))
+			if (bk_is_bookkeeping(name))
 				continue;
 			char *c = pgb_quote_ident(s, name);
 			if (!c) {
@@ -1133,7 +1040,7 @@ int pgb_reconcile_finish(void *state, const char *unit, int64_t *tombstoned, crm
 		rc = pgb_errf(s, err, CRMSYNC_EINVAL,
 			      "unit %s: reconcile_finish without reconcile_begin", u->name);
 	if (!rc) {
-		pgb_format_datetime(strtoll(PQgetvalue(r, 0, 0), NULL, 10), ts);
+		bk_format_datetime(strtoll(PQgetvalue(r, 0, 0), NULL, 10), ts);
 		p[1] = ts;
 	}
 	PQclear(r);

@@ -26,17 +26,6 @@
 
 #define PGB_LAYOUT "postgres-layout-1"
 
-static const char *const pgb_bookkeeping[] = {
-    "local_id", "id", "is_deleted", "crm_modstamp", "merged_into", "sync_state", "sync_mark", NULL};
-
-int pgb_is_bookkeeping(const char *col)
-{
-	for (const char *const *b = pgb_bookkeeping; *b; b++)
-		if (strcasecmp(*b, col) == 0)
-			return 1;
-	return 0;
-}
-
 static const char pgb_catalogue[] =
     "CREATE TABLE IF NOT EXISTS _crmsync_units(unit text PRIMARY KEY, sobject text NOT NULL,"
     " direction integer NOT NULL, fingerprint text NOT NULL);"
@@ -163,12 +152,6 @@ static int pgb_kind_holds(int kind, int type)
 	default:
 		return 0;
 	}
-}
-
-static void pgb_lower(char *p)
-{
-	for (; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
 }
 
 static void pgb_field_free(pgb *s, pgb_field *f)
@@ -316,41 +299,6 @@ int pgb_unit_get(pgb *s, const char *name, pgb_unit **out, crmsync_error *err)
 	return pgb_unit_load(s, name, out, err);
 }
 
-/* FNV-1a over everything that shapes the table and its trigger. */
-static void pgb_fingerprint(const crmsync_unit_schema *sc, char out[17])
-{
-	uint64_t h = 1469598103934665603ull;
-#define PGB_MIX(p, n)                                                                              \
-	do {                                                                                       \
-		const unsigned char *b_ = (const unsigned char *)(p);                              \
-		for (size_t i_ = 0; i_ < (n); i_++) {                                              \
-			h ^= b_[i_];                                                               \
-			h *= 1099511628211ull;                                                     \
-		}                                                                                  \
-		h ^= 0xff;                                                                         \
-		h *= 1099511628211ull;                                                             \
-	} while (0)
-	/* This code's layout version: a newer plugin lays tables and triggers out
-	 * again when it changes them. */
-	PGB_MIX(PGB_LAYOUT, strlen(PGB_LAYOUT));
-	PGB_MIX(sc->sobject ? sc->sobject : "", strlen(sc->sobject ? sc->sobject : ""));
-	PGB_MIX(&sc->direction, sizeof sc->direction);
-	for (size_t i = 0; i < sc->nfields; i++) {
-		const crmsync_field_desc *f = &sc->fields[i];
-		PGB_MIX(f->name, strlen(f->name));
-		PGB_MIX(&f->type, sizeof f->type);
-		const char *r = f->reference_to ? f->reference_to : "";
-		PGB_MIX(r, strlen(r));
-	}
-#undef PGB_MIX
-	snprintf(out, 17, "%016llx", (unsigned long long)h);
-}
-
-static int pgb_skip_field(const char *name)
-{
-	return strcasecmp(name, "Id") == 0 || strcasecmp(name, "SystemModstamp") == 0;
-}
-
 static int pgb_validate(pgb *s, const crmsync_unit_schema *sc, crmsync_error *err)
 {
 	if (!sc || !sc->unit || !*sc->unit)
@@ -376,9 +324,9 @@ static int pgb_validate(pgb *s, const crmsync_unit_schema *sc, crmsync_error *er
 					"unit %s: field %s has unknown type %d: fix the object "
 					"plugin",
 					sc->unit, n, sc->fields[i].type);
-		if (pgb_skip_field(n))
+		if (bk_skip_field(n))
 			continue;
-		if (pgb_is_bookkeeping(n) || strstr(n, "__was_"))
+		if (bk_is_bookkeeping(n) || strstr(n, "__was_"))
 			return pgb_errf(s, err, CRMSYNC_EINVAL,
 					"unit %s: field %s would take the name of a column the "
 					"sync keeps for itself: leave the field out of the unit",
@@ -515,7 +463,7 @@ static int pgb_ensure_column(pgb *s, const crmsync_unit_schema *sc, const char *
 {
 	char col[512], was[600];
 	snprintf(col, sizeof col, "%s", f->name);
-	pgb_lower(col);
+	bk_lower(col);
 	int want = pgb_natural_kind(f->type);
 	int kind = pgb_cols_find(cols, col);
 	pgb_buf b = {0};
@@ -621,11 +569,11 @@ static int pgb_triggers(pgb *s, const crmsync_unit_schema *sc, const char *qtabl
 		       log, lit.p, log, lit.p, s->qschema, lit.p, log, lit.p);
 	int nf = 0;
 	for (size_t i = 0; i < sc->nfields; i++) {
-		if (pgb_skip_field(sc->fields[i].name))
+		if (bk_skip_field(sc->fields[i].name))
 			continue;
 		char col[512];
 		snprintf(col, sizeof col, "%s", sc->fields[i].name);
-		pgb_lower(col);
+		bk_lower(col);
 		char *qc = pgb_quote_ident(s, col);
 		if (!qc) {
 			body.oom = 1;
@@ -704,11 +652,11 @@ static int pgb_catalogue_save(pgb *s, const crmsync_unit_schema *sc, const char 
 	int first = 1;
 	for (size_t i = 0; i < sc->nfields && !rc; i++) {
 		const crmsync_field_desc *f = &sc->fields[i];
-		if (pgb_skip_field(f->name))
+		if (bk_skip_field(f->name))
 			continue;
 		char col[512], ty[16], pos[24];
 		snprintf(col, sizeof col, "%s", f->name);
-		pgb_lower(col);
+		bk_lower(col);
 		snprintf(ty, sizeof ty, "%d", f->type);
 		snprintf(pos, sizeof pos, "%zu", i);
 		const char *v[6] = {col, f->name, ty, f->crm_type, f->reference_to, pos};
@@ -820,7 +768,7 @@ int pgb_ensure_unit(void *state, const crmsync_unit_schema *sc, crmsync_error *e
 	rc = pgb_validate(s, sc, err);
 	if (rc)
 		return rc;
-	pgb_fingerprint(sc, fp);
+	bk_fingerprint(PGB_LAYOUT, sc, fp);
 	/* Cheap when nothing changed: one lookup in memory or in the catalogue. */
 	pgb_unit *u = NULL;
 	for (u = s->units; u; u = u->next)
@@ -853,7 +801,7 @@ int pgb_ensure_unit(void *state, const crmsync_unit_schema *sc, crmsync_error *e
 	if (!rc)
 		rc = pgb_cols_load(s, qtable, &cols, err);
 	for (size_t i = 0; !rc && i < sc->nfields; i++)
-		if (!pgb_skip_field(sc->fields[i].name))
+		if (!bk_skip_field(sc->fields[i].name))
 			rc = pgb_ensure_column(s, sc, qtable, &cols, &sc->fields[i], err);
 	if (!rc)
 		rc = pgb_triggers(s, sc, qtable, err);

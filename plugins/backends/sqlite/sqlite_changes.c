@@ -25,35 +25,6 @@ typedef struct sqb_cand {
 	char *last_error;
 } sqb_cand;
 
-static int sqb_value_equal(const crmsync_value *a, const crmsync_value *b)
-{
-	if (a->type != b->type)
-		return 0;
-	switch (a->type) {
-	case CRMSYNC_NULL:
-		return 1;
-	case CRMSYNC_INTEGER:
-	case CRMSYNC_DATETIME:
-		return a->u.i == b->u.i;
-	case CRMSYNC_BOOLEAN:
-		return !a->u.b == !b->u.b;
-	case CRMSYNC_DOUBLE:
-		return a->u.d == b->u.d;
-	default:
-		return a->len == b->len && (a->len == 0 || memcmp(a->u.s, b->u.s, a->len) == 0);
-	}
-}
-
-static int sqb_in_ids(const crmsync_change_query *q, const char *id)
-{
-	if (!id)
-		return 0;
-	for (size_t i = 0; i < q->nids; i++)
-		if (q->ids[i] && strcmp(q->ids[i], id) == 0)
-			return 1;
-	return 0;
-}
-
 /* A set of row keys (sqb_candidates). */
 typedef struct sqb_rowset {
 	int64_t *k; /* 0 = empty slot; keys are >= 1 (rowids of our tables) */
@@ -186,12 +157,6 @@ out:
 	return rc;
 }
 
-static void sqb_note(char *why, size_t cap, const char *table, int64_t row, const char *what)
-{
-	if (!why[0])
-		snprintf(why, cap, "table %s, row %lld: %s", table, (long long)row, what);
-}
-
 int sqb_changes_read(void *state, const char *unit, const crmsync_change_query *q,
 		     crmsync_change_cb cb, void *ud, crmsync_error *err)
 {
@@ -272,7 +237,7 @@ int sqb_changes_read(void *state, const char *unit, const crmsync_change_query *
 				crmsync_value v;
 				if (sqb_column_value(s, &u->fields[i], log, 2, &v, buf, sizeof buf,
 						     cwhy, sizeof cwhy))
-					sqb_note(why, sizeof why, u->name, row, cwhy);
+					bk_note(why, sizeof why, u->name, row, cwhy);
 				else
 					s->host->record_set(before, u->fields[i].name, &v);
 				break;
@@ -290,7 +255,7 @@ int sqb_changes_read(void *state, const char *unit, const crmsync_change_query *
 		if (last_op == CRMSYNC_CHANGE_DELETE) {
 			ch.op = CRMSYNC_CHANGE_DELETE;
 			ch.id = delid[0] ? delid : NULL;
-			if (q && q->nids && !sqb_in_ids(q, ch.id))
+			if (q && q->nids && !bk_in_ids(q, ch.id))
 				continue;
 			why[0] = 0;
 		} else {
@@ -313,7 +278,7 @@ int sqb_changes_read(void *state, const char *unit, const crmsync_change_query *
 				has_insert = 1;
 				ch.op = CRMSYNC_CHANGE_INSERT;
 			}
-			if (q && q->nids && !sqb_in_ids(q, ch.id))
+			if (q && q->nids && !bk_in_ids(q, ch.id))
 				continue;
 			for (size_t i = 0; i < u->nfields; i++) {
 				if (!has_insert && !changed[i])
@@ -321,7 +286,7 @@ int sqb_changes_read(void *state, const char *unit, const crmsync_change_query *
 				crmsync_value v, b;
 				if (sqb_column_value(s, &u->fields[i], cur, 2 + (int)i, &v, buf,
 						     sizeof buf, cwhy, sizeof cwhy)) {
-					sqb_note(why, sizeof why, u->name, row, cwhy);
+					bk_note(why, sizeof why, u->name, row, cwhy);
 					s->host->record_unset(before, u->fields[i].name);
 					continue;
 				}
@@ -332,7 +297,7 @@ int sqb_changes_read(void *state, const char *unit, const crmsync_change_query *
 				}
 				/* Changed and changed back: nothing to send for it. */
 				if (s->host->record_get(before, u->fields[i].name, &b) == 0 &&
-				    sqb_value_equal(&v, &b)) {
+				    bk_value_equal(&v, &b)) {
 					s->host->record_unset(before, u->fields[i].name);
 					continue;
 				}

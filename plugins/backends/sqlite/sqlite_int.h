@@ -6,6 +6,8 @@
 #ifndef SQB_INT_H
 #define SQB_INT_H
 
+#include "../common/bk_schema.h"
+#include "../common/bk_values.h"
 #include <crmsync/plugin.h>
 #include <sqlite3.h>
 #include <stddef.h>
@@ -132,7 +134,6 @@ int sqb_ensure_unit(void *state, const crmsync_unit_schema *schema, crmsync_erro
 int sqb_unit_get(sqb *s, const char *name, sqb_unit **out, crmsync_error *err);
 void sqb_unit_free(sqb *s, sqb_unit *u);
 void sqb_units_free(sqb *s);
-int sqb_is_bookkeeping(const char *col);
 
 /* sqlite_rows.c */
 int sqb_upsert(void *state, const char *unit, crmsync_record *const *recs, size_t n, uint8_t *out,
@@ -159,10 +160,6 @@ void sqb_upsert_sets_free(sqb *s, sqb_unit *u);
 int sqb_bval_from(sqb *s, const sqb_unit *u, const sqb_field *f, const crmsync_value *v,
 		  const char *id, sqb_bval *b, crmsync_error *err);
 void sqb_bind_bval(sqlite3_stmt *st, int i, const sqb_bval *b);
-/* Strict UTF-8 (no overlong forms, no surrogates): 1 when valid. */
-int sqb_utf8_valid(const unsigned char *p, size_t n);
-void sqb_double_text(double d, char *buf, size_t cap);
-void sqb_format_datetime(int64_t ms, char buf[40]);
 
 /* sqlite_changes.c */
 int sqb_changes_read(void *state, const char *unit, const crmsync_change_query *q,

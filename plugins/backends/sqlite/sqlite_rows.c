@@ -23,107 +23,6 @@
  * statement saves little more per row. */
 #define SQB_BULK_ROWS 64
 
-int sqb_utf8_valid(const unsigned char *p, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		unsigned c = p[i];
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		size_t len;
-		unsigned min, cp;
-		if ((c & 0xe0) == 0xc0) {
-			len = 2, min = 0x80, cp = c & 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			len = 3, min = 0x800, cp = c & 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			len = 4, min = 0x10000, cp = c & 0x07;
-		} else {
-			return 0;
-		}
-		if (i + len > n)
-			return 0;
-		for (size_t k = 1; k < len; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (p[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += len;
-	}
-	return 1;
-}
-
-static void sqb_put(char *p, int64_t v, int digits)
-{
-	for (int i = digits - 1; i >= 0; i--, v /= 10)
-		p[i] = (char)('0' + v % 10);
-}
-
-/* "YYYY-MM-DDTHH:MM:SS.sssZ" without stdio: upsert formats two datetimes per
- * lead, and snprintf was a tenth of its time. Years 0..9999 (Salesforce's
- * range); civil-from-days after H. Hinnant. */
-void sqb_format_datetime(int64_t ms, char buf[40])
-{
-	int64_t days = ms / 86400000, rem = ms % 86400000;
-	if (rem < 0) {
-		rem += 86400000;
-		days--;
-	}
-	int64_t z = days + 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1;
-	int64_t m = mp < 10 ? mp + 3 : mp - 9;
-	y += m <= 2;
-	if (y < 0 || y > 9999) {
-		snprintf(buf, 40, "%lld", (long long)ms); /* out of range: keep the number */
-		return;
-	}
-	sqb_put(buf, y, 4);
-	buf[4] = '-';
-	sqb_put(buf + 5, m, 2);
-	buf[7] = '-';
-	sqb_put(buf + 8, d, 2);
-	buf[10] = 'T';
-	sqb_put(buf + 11, rem / 3600000, 2);
-	buf[13] = ':';
-	sqb_put(buf + 14, rem / 60000 % 60, 2);
-	buf[16] = ':';
-	sqb_put(buf + 17, rem / 1000 % 60, 2);
-	buf[19] = '.';
-	sqb_put(buf + 20, rem % 1000, 3);
-	buf[23] = 'Z';
-	buf[24] = 0;
-}
-
-/* The shortest decimal text that reads back as the same double. */
-void sqb_double_text(double d, char *buf, size_t cap)
-{
-	for (int prec = 15; prec <= 17; prec++) {
-		snprintf(buf, cap, "%.*g", prec, d);
-		if (strtod(buf, NULL) == d)
-			return;
-	}
-}
-
-static const char *sqb_type_name(int t)
-{
-	static const char *const n[] = {"null",	   "string", "integer",	 "double",
-					"boolean", "date",   "datetime", "id"};
-	return t >= 0 && t <= CRMSYNC_ID ? n[t] : "unknown";
-}
-
-static int sqb_is_text_type(int t)
-{
-	return t == CRMSYNC_STRING || t == CRMSYNC_ID || t == CRMSYNC_DATE;
-}
-
 int sqb_bval_from(sqb *s, const sqb_unit *u, const sqb_field *f, const crmsync_value *v,
 		  const char *id, sqb_bval *b, crmsync_error *err)
 {
@@ -135,7 +34,7 @@ int sqb_bval_from(sqb *s, const sqb_unit *u, const sqb_field *f, const crmsync_v
 	case CRMSYNC_STRING:
 	case CRMSYNC_ID:
 	case CRMSYNC_DATE:
-		if (!sqb_is_text_type(v->type))
+		if (!bk_is_text_type(v->type))
 			break;
 		if (v->len > INT32_MAX)
 			return sqb_errf(s, err, CRMSYNC_EINVAL,
@@ -180,7 +79,7 @@ int sqb_bval_from(sqb *s, const sqb_unit *u, const sqb_field *f, const crmsync_v
 			b->kind = SQLITE_FLOAT;
 			return 0;
 		}
-		sqb_double_text(b->d, b->buf, sizeof b->buf);
+		bk_double_text(b->d, b->buf, sizeof b->buf);
 		b->kind = SQLITE_TEXT;
 		b->s = b->buf;
 		b->len = (int)strlen(b->buf);
@@ -200,7 +99,7 @@ int sqb_bval_from(sqb *s, const sqb_unit *u, const sqb_field *f, const crmsync_v
 		} else {
 			break;
 		}
-		sqb_format_datetime(ms, b->buf);
+		bk_format_datetime(ms, b->buf);
 		b->kind = SQLITE_TEXT;
 		b->s = b->buf;
 		b->len = (int)strlen(b->buf);
@@ -210,7 +109,7 @@ int sqb_bval_from(sqb *s, const sqb_unit *u, const sqb_field *f, const crmsync_v
 	return sqb_errf(s, err, CRMSYNC_EINVAL,
 			"unit %s, record %s: field %s holds a %s value but is a %s field: the "
 			"value does not match the field's describe type",
-			u->name, id, f->name, sqb_type_name(v->type), sqb_type_name(f->type));
+			u->name, id, f->name, bk_type_name(v->type), bk_type_name(f->type));
 }
 
 void sqb_bind_bval(sqlite3_stmt *st, int i, const sqb_bval *b)
@@ -262,7 +161,7 @@ int sqb_column_value(sqb *s, const sqb_field *f, sqlite3_stmt *st, int col, crms
 		return 0;
 	if (t == SQLITE_BLOB) {
 		snprintf(why, whycap, "column %s holds binary data (%d bytes), not a %s value",
-			 f->col, sqlite3_column_bytes(st, col), sqb_type_name(f->type));
+			 f->col, sqlite3_column_bytes(st, col), bk_type_name(f->type));
 		return -1;
 	}
 	const char *txt = NULL;
@@ -270,7 +169,7 @@ int sqb_column_value(sqb *s, const sqb_field *f, sqlite3_stmt *st, int col, crms
 	if (t == SQLITE_TEXT) {
 		txt = (const char *)sqlite3_column_text(st, col);
 		len = (size_t)sqlite3_column_bytes(st, col);
-		if (!sqb_utf8_valid((const unsigned char *)txt, len)) {
+		if (!bk_utf8_valid((const unsigned char *)txt, len)) {
 			snprintf(why, whycap,
 				 "column %s holds text that is not valid UTF-8: fix the value "
 				 "(the CRM accepts UTF-8 only)",
@@ -296,7 +195,7 @@ int sqb_column_value(sqb *s, const sqb_field *f, sqlite3_stmt *st, int col, crms
 			out->u.s = buf;
 			out->len = strlen(buf);
 		} else {
-			sqb_double_text(sqlite3_column_double(st, col), buf, cap);
+			bk_double_text(sqlite3_column_double(st, col), buf, cap);
 			out->u.s = buf;
 			out->len = strlen(buf);
 		}
@@ -361,7 +260,7 @@ int sqb_column_value(sqb *s, const sqb_field *f, sqlite3_stmt *st, int col, crms
 		break;
 	}
 	snprintf(why, whycap, "column %s holds '%.60s', which is not a %s value", f->col,
-		 (const char *)sqlite3_column_text(st, col), sqb_type_name(f->type));
+		 (const char *)sqlite3_column_text(st, col), bk_type_name(f->type));
 	out->type = CRMSYNC_NULL;
 	return -1;
 }
@@ -588,7 +487,7 @@ static int sqb_set_id(sqb *s, sqb_unit *u, const sqb_upsert_set *set, const crms
 {
 	crmsync_value v;
 	s->host->record_at(rec, set->id_pos, NULL, &v);
-	if (!sqb_is_text_type(v.type) || v.len == 0 || !v.u.s)
+	if (!bk_is_text_type(v.type) || v.len == 0 || !v.u.s)
 		return sqb_errf(s, err, CRMSYNC_EINVAL,
 				"unit %s: a record's Id is empty or not text: every record pulled "
 				"from the CRM must carry its Id",
@@ -1110,7 +1009,7 @@ int sqb_merge(void *state, const char *unit, const char *loser_id, const char *w
 			sqlite3_bind_text(cols, 1, u->name, -1, SQLITE_STATIC);
 		while (!rc && (r = sqlite3_step(cols)) == SQLITE_ROW) {
 			const char *c = (const char *)sqlite3_column_text(cols, 0);
-			if (sqb_is_bookkeeping(c))
+			if (bk_is_bookkeeping(c))
 				continue;
 			sqlite3_str_appendf(
 			    q,
@@ -1423,7 +1322,7 @@ int sqb_reconcile_finish(void *state, const char *unit, int64_t *tombstoned, crm
 	 * SQLite keeps a statement's undo pages in memory (temp_store), so one
 	 * statement over a million rows would cost tens of MiB. */
 	char ts[40];
-	sqb_format_datetime(started, ts);
+	bk_format_datetime(started, ts);
 	if (!rc) {
 		char *sql = sqlite3_mprintf(
 		    "UPDATE %s SET is_deleted = 1 WHERE local_id IN (SELECT t.local_id FROM %s "

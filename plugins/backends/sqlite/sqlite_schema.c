@@ -21,17 +21,6 @@
 
 #define SQB_LAYOUT "sqlite-layout-4"
 
-static const char *const sqb_bookkeeping[] = {
-    "local_id", "id", "is_deleted", "crm_modstamp", "merged_into", "sync_state", "sync_mark", NULL};
-
-int sqb_is_bookkeeping(const char *col)
-{
-	for (const char *const *b = sqb_bookkeeping; *b; b++)
-		if (strcasecmp(*b, col) == 0)
-			return 1;
-	return 0;
-}
-
 /* The catalogue and bookkeeping tables. Names start with _crmsync_ so they
  * never meet a unit's table (unit names come from object plugins, lowercase
  * API names, which never start with an underscore). */
@@ -150,12 +139,6 @@ static int sqb_aff_holds(int aff, int type)
 	if (aff == SQB_AFF_REAL)
 		return type == CRMSYNC_DOUBLE;
 	return 0;
-}
-
-static void sqb_lower(char *s)
-{
-	for (; *s; s++)
-		*s = (char)tolower((unsigned char)*s);
 }
 
 static void sqb_field_free(sqb *s, sqb_field *f)
@@ -324,41 +307,6 @@ int sqb_unit_get(sqb *s, const char *name, sqb_unit **out, crmsync_error *err)
 	return sqb_unit_load(s, name, out, err);
 }
 
-/* FNV-1a over everything that shapes the table and its triggers. */
-static void sqb_fingerprint(const crmsync_unit_schema *sc, char out[17])
-{
-	uint64_t h = 1469598103934665603ull;
-#define SQB_MIX(p, n)                                                                              \
-	do {                                                                                       \
-		const unsigned char *b_ = (const unsigned char *)(p);                              \
-		for (size_t i_ = 0; i_ < (n); i_++) {                                              \
-			h ^= b_[i_];                                                               \
-			h *= 1099511628211ull;                                                     \
-		}                                                                                  \
-		h ^= 0xff;                                                                         \
-		h *= 1099511628211ull;                                                             \
-	} while (0)
-	/* The layout of tables and triggers this code makes: bump it when they
-	 * change, and every unit is laid out again on its next ensure_unit. */
-	SQB_MIX(SQB_LAYOUT, sizeof SQB_LAYOUT - 1);
-	SQB_MIX(sc->sobject ? sc->sobject : "", strlen(sc->sobject ? sc->sobject : ""));
-	SQB_MIX(&sc->direction, sizeof sc->direction);
-	for (size_t i = 0; i < sc->nfields; i++) {
-		const crmsync_field_desc *f = &sc->fields[i];
-		SQB_MIX(f->name, strlen(f->name));
-		SQB_MIX(&f->type, sizeof f->type);
-		const char *r = f->reference_to ? f->reference_to : "";
-		SQB_MIX(r, strlen(r));
-	}
-#undef SQB_MIX
-	snprintf(out, 17, "%016llx", (unsigned long long)h);
-}
-
-static int sqb_skip_field(const char *name)
-{
-	return strcasecmp(name, "Id") == 0 || strcasecmp(name, "SystemModstamp") == 0;
-}
-
 static int sqb_validate(sqb *s, const crmsync_unit_schema *sc, crmsync_error *err)
 {
 	if (!sc || !sc->unit || !*sc->unit)
@@ -374,9 +322,9 @@ static int sqb_validate(sqb *s, const crmsync_unit_schema *sc, crmsync_error *er
 			return sqb_errf(s, err, CRMSYNC_EINVAL,
 					"unit %s: field %zu has no name: fix the unit's field list",
 					sc->unit, i);
-		if (sqb_skip_field(n))
+		if (bk_skip_field(n))
 			continue;
-		if (sqb_is_bookkeeping(n) || strstr(n, "__was_"))
+		if (bk_is_bookkeeping(n) || strstr(n, "__was_"))
 			return sqb_errf(s, err, CRMSYNC_EINVAL,
 					"unit %s: field %s would take the name of a column the "
 					"sync keeps for itself: leave the field out of the unit",
@@ -428,7 +376,7 @@ static int sqb_ensure_column(sqb *s, const crmsync_unit_schema *sc, const char *
 {
 	char col[512], was[600];
 	snprintf(col, sizeof col, "%s", f->name);
-	sqb_lower(col);
+	bk_lower(col);
 	int want = sqb_natural_aff(f->type), aff, exists;
 	int rc = sqb_column_aff(s, sc->unit, col, &aff, &exists, err);
 	if (rc)
@@ -521,11 +469,11 @@ static int sqb_triggers(sqb *s, const crmsync_unit_schema *sc, const char *qtabl
 		return sqb_errf(s, err, CRMSYNC_ENOMEM, "unit %s: out of memory", u);
 	body[0] = 0;
 	for (size_t i = 0; i < sc->nfields; i++) {
-		if (sqb_skip_field(sc->fields[i].name))
+		if (bk_skip_field(sc->fields[i].name))
 			continue;
 		char col[512];
 		snprintf(col, sizeof col, "%s", sc->fields[i].name);
-		sqb_lower(col);
+		bk_lower(col);
 		char *one = sqlite3_mprintf(
 		    "INSERT INTO _crmsync_log(unit, row, op, col, old, at_ms) SELECT %s, "
 		    "NEW.local_id, 2, %Q, OLD.\"%w\", %s WHERE OLD.\"%w\" IS NOT NEW.\"%w\"; ",
@@ -608,11 +556,11 @@ static int sqb_catalogue_save(sqb *s, const crmsync_unit_schema *sc, const char 
 		return rc;
 	for (size_t i = 0; i < sc->nfields && !rc; i++) {
 		const crmsync_field_desc *f = &sc->fields[i];
-		if (sqb_skip_field(f->name))
+		if (bk_skip_field(f->name))
 			continue;
 		char col[512];
 		snprintf(col, sizeof col, "%s", f->name);
-		sqb_lower(col);
+		bk_lower(col);
 		sqlite3_reset(st);
 		sqlite3_bind_text(st, 1, sc->unit, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, col, -1, SQLITE_TRANSIENT);
@@ -714,7 +662,7 @@ int sqb_ensure_unit(void *state, const crmsync_unit_schema *sc, crmsync_error *e
 					"unit %s: field %s has unknown type %d: fix the object "
 					"plugin",
 					sc->unit, sc->fields[i].name, sc->fields[i].type);
-	sqb_fingerprint(sc, fp);
+	bk_fingerprint(SQB_LAYOUT, sc, fp);
 	/* Cheap when nothing changed: one lookup in memory or in the catalogue. */
 	sqb_unit *u = NULL;
 	for (u = s->units; u; u = u->next)
@@ -745,7 +693,7 @@ int sqb_ensure_unit(void *state, const crmsync_unit_schema *sc, crmsync_error *e
 		       qtable),
 	    "creating the table", err);
 	for (size_t i = 0; !rc && i < sc->nfields; i++)
-		if (!sqb_skip_field(sc->fields[i].name))
+		if (!bk_skip_field(sc->fields[i].name))
 			rc = sqb_ensure_column(s, sc, qtable, &sc->fields[i], err);
 	if (!rc)
 		rc = sqb_triggers(s, sc, qtable, lit, err);
