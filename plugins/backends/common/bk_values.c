@@ -119,3 +119,26 @@ int bk_value_equal(const crmsync_value *a, const crmsync_value *b)
 		return a->len == b->len && (a->len == 0 || memcmp(a->u.s, b->u.s, a->len) == 0);
 	}
 }
+
+int bk_parse_ms(const crmsync_host *host, const crmsync_value *v, int64_t *ms, char tmp[64])
+{
+	snprintf(tmp, 64, "%.*s", (int)(v->len < 63 ? v->len : 63), v->u.s);
+	return host->parse_datetime(tmp, ms) ? -1 : 1;
+}
+
+void bk_change_field(const crmsync_host *host, crmsync_record *values, crmsync_record *before,
+		     const char *name, const crmsync_value *v, int insert)
+{
+	crmsync_value b;
+	if (insert) {
+		if (v->type != CRMSYNC_NULL)
+			host->record_set(values, name, v);
+		return;
+	}
+	/* Changed and changed back: nothing to send for it. */
+	if (host->record_get(before, name, &b) == 0 && bk_value_equal(v, &b)) {
+		host->record_unset(before, name);
+		return;
+	}
+	host->record_set(values, name, v);
+}

@@ -204,7 +204,7 @@ int pgb_changes_read(void *state, const char *unit, const crmsync_change_query *
 			for (size_t i = 0; i < u->nfields; i++) {
 				if (!has_insert && !changed[i])
 					continue;
-				crmsync_value v, b;
+				crmsync_value v;
 				int c = 3 + (int)i;
 				if (pgb_text_value(s, &u->fields[i], pgb_v(cur, rr, c),
 						   (size_t)PQgetlength(cur, rr, c), &v, cwhy,
@@ -213,18 +213,8 @@ int pgb_changes_read(void *state, const char *unit, const crmsync_change_query *
 					s->host->record_unset(before, u->fields[i].name);
 					continue;
 				}
-				if (has_insert) {
-					if (v.type != CRMSYNC_NULL)
-						s->host->record_set(values, u->fields[i].name, &v);
-					continue;
-				}
-				/* Changed and changed back: nothing to send for it. */
-				if (s->host->record_get(before, u->fields[i].name, &b) == 0 &&
-				    bk_value_equal(&v, &b)) {
-					s->host->record_unset(before, u->fields[i].name);
-					continue;
-				}
-				s->host->record_set(values, u->fields[i].name, &v);
+				bk_change_field(s->host, values, before, u->fields[i].name, &v,
+						has_insert);
 			}
 			ch.before = has_insert ? NULL : before;
 		}

@@ -55,11 +55,9 @@ int pgb_value_text(pgb *s, const pgb_unit *u, const pgb_field *f, const crmsync_
 		return 0;
 	case CRMSYNC_INTEGER:
 	case CRMSYNC_BOOLEAN: {
-		if (v->type != CRMSYNC_INTEGER && v->type != CRMSYNC_BOOLEAN)
+		int64_t i;
+		if (!bk_value_int(f->type, v, &i))
 			break;
-		int64_t i = v->type == CRMSYNC_BOOLEAN || f->type == CRMSYNC_BOOLEAN
-				? (v->type == CRMSYNC_BOOLEAN ? (v->u.b != 0) : (v->u.i != 0))
-				: v->u.i;
 		if (text_col && f->type == CRMSYNC_BOOLEAN)
 			snprintf(buf, cap, "%s", i ? "true" : "false");
 		else
@@ -70,11 +68,7 @@ int pgb_value_text(pgb *s, const pgb_unit *u, const pgb_field *f, const crmsync_
 	}
 	case CRMSYNC_DOUBLE: {
 		double d;
-		if (v->type == CRMSYNC_DOUBLE)
-			d = v->u.d;
-		else if (v->type == CRMSYNC_INTEGER)
-			d = (double)v->u.i;
-		else
+		if (!bk_value_double(v, &d))
 			break;
 		if (isnan(d))
 			return pgb_errf(s, err, CRMSYNC_EINVAL,
@@ -90,19 +84,14 @@ int pgb_value_text(pgb *s, const pgb_unit *u, const pgb_field *f, const crmsync_
 	}
 	case CRMSYNC_DATETIME: {
 		int64_t ms;
-		if (v->type == CRMSYNC_DATETIME) {
-			ms = v->u.i;
-		} else if (v->type == CRMSYNC_STRING) {
-			char tmp[64];
-			snprintf(tmp, sizeof tmp, "%.*s", (int)(v->len < 63 ? v->len : 63), v->u.s);
-			if (s->host->parse_datetime(tmp, &ms))
-				return pgb_errf(s, err, CRMSYNC_EINVAL,
-						"unit %s, record %s: field %s: '%s' is not a "
-						"datetime",
-						u->name, id, f->name, tmp);
-		} else {
+		char tmp[64];
+		int r = bk_value_ms(s->host, v, &ms, tmp);
+		if (!r)
 			break;
-		}
+		if (r < 0)
+			return pgb_errf(s, err, CRMSYNC_EINVAL,
+					"unit %s, record %s: field %s: '%s' is not a datetime",
+					u->name, id, f->name, tmp);
 		if (f->kind == PGB_K_INT8)
 			snprintf(buf, cap, "%" PRId64, ms);
 		else

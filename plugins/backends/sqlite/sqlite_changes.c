@@ -283,25 +283,15 @@ int sqb_changes_read(void *state, const char *unit, const crmsync_change_query *
 			for (size_t i = 0; i < u->nfields; i++) {
 				if (!has_insert && !changed[i])
 					continue;
-				crmsync_value v, b;
+				crmsync_value v;
 				if (sqb_column_value(s, &u->fields[i], cur, 2 + (int)i, &v, buf,
 						     sizeof buf, cwhy, sizeof cwhy)) {
 					bk_note(why, sizeof why, u->name, row, cwhy);
 					s->host->record_unset(before, u->fields[i].name);
 					continue;
 				}
-				if (has_insert) {
-					if (v.type != CRMSYNC_NULL)
-						s->host->record_set(values, u->fields[i].name, &v);
-					continue;
-				}
-				/* Changed and changed back: nothing to send for it. */
-				if (s->host->record_get(before, u->fields[i].name, &b) == 0 &&
-				    bk_value_equal(&v, &b)) {
-					s->host->record_unset(before, u->fields[i].name);
-					continue;
-				}
-				s->host->record_set(values, u->fields[i].name, &v);
+				bk_change_field(s->host, values, before, u->fields[i].name, &v,
+						has_insert);
 			}
 			ch.before = has_insert ? NULL : before;
 		}

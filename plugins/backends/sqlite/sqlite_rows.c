@@ -46,11 +46,8 @@ int sqb_bval_from(sqb *s, const sqb_unit *u, const sqb_field *f, const crmsync_v
 		return 0;
 	case CRMSYNC_INTEGER:
 	case CRMSYNC_BOOLEAN:
-		if (v->type != CRMSYNC_INTEGER && v->type != CRMSYNC_BOOLEAN)
+		if (!bk_value_int(f->type, v, &b->i))
 			break;
-		b->i = v->type == CRMSYNC_BOOLEAN || f->type == CRMSYNC_BOOLEAN
-			   ? (v->type == CRMSYNC_BOOLEAN ? (v->u.b != 0) : (v->u.i != 0))
-			   : v->u.i;
 		if (!text_col) {
 			b->kind = SQLITE_INTEGER;
 			return 0;
@@ -64,11 +61,7 @@ int sqb_bval_from(sqb *s, const sqb_unit *u, const sqb_field *f, const crmsync_v
 		b->len = (int)strlen(b->buf);
 		return 0;
 	case CRMSYNC_DOUBLE:
-		if (v->type == CRMSYNC_DOUBLE)
-			b->d = v->u.d;
-		else if (v->type == CRMSYNC_INTEGER)
-			b->d = (double)v->u.i;
-		else
+		if (!bk_value_double(v, &b->d))
 			break;
 		if (isnan(b->d))
 			return sqb_errf(s, err, CRMSYNC_EINVAL,
@@ -86,19 +79,14 @@ int sqb_bval_from(sqb *s, const sqb_unit *u, const sqb_field *f, const crmsync_v
 		return 0;
 	case CRMSYNC_DATETIME: {
 		int64_t ms;
-		if (v->type == CRMSYNC_DATETIME) {
-			ms = v->u.i;
-		} else if (v->type == CRMSYNC_STRING) {
-			char tmp[64];
-			snprintf(tmp, sizeof tmp, "%.*s", (int)(v->len < 63 ? v->len : 63), v->u.s);
-			if (s->host->parse_datetime(tmp, &ms))
-				return sqb_errf(s, err, CRMSYNC_EINVAL,
-						"unit %s, record %s: field %s: '%s' is not a "
-						"datetime",
-						u->name, id, f->name, tmp);
-		} else {
+		char tmp[64];
+		int r = bk_value_ms(s->host, v, &ms, tmp);
+		if (!r)
 			break;
-		}
+		if (r < 0)
+			return sqb_errf(s, err, CRMSYNC_EINVAL,
+					"unit %s, record %s: field %s: '%s' is not a datetime",
+					u->name, id, f->name, tmp);
 		bk_format_datetime(ms, b->buf);
 		b->kind = SQLITE_TEXT;
 		b->s = b->buf;
