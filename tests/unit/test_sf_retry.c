@@ -36,6 +36,7 @@ struct stub {
 	int64_t at_ms[MAXR];   /* when each request arrived */
 	int64_t sent_ms[MAXR]; /* when its answer was written */
 	int served;
+	int joined;
 };
 
 static int64_t mono_ms(void)
@@ -120,12 +121,22 @@ static void stub_start(void)
 	assert_int_equal(pthread_create(&S.th, NULL, stub_run, &S), 0);
 }
 
+/* Every scripted answer was taken: wait for the server thread to finish
+ * its bookkeeping (served, sent_ms are written after the answer, so the
+ * client can return before they are). */
+static void stub_wait(void)
+{
+	assert_int_equal(pthread_join(S.th, NULL), 0);
+	S.joined = 1;
+}
+
 static int stub_stop(void **state)
 {
 	(void)state;
 	if (S.fd > 0) {
 		shutdown(S.fd, SHUT_RDWR);
-		pthread_join(S.th, NULL);
+		if (!S.joined)
+			pthread_join(S.th, NULL);
 		close(S.fd);
 	}
 	memset(&S, 0, sizeof S);
@@ -169,6 +180,7 @@ static void test_retry_after_503(void **state)
 	stub_start();
 	if (count_leads(10, 5000, &n, &err))
 		fail_msg("query: %s", err.msg);
+	stub_wait();
 	assert_int_equal(n, 3);
 	assert_int_equal(S.served, 3);
 	assert_non_null(strstr(S.path[1], "GET /services/data/v59.0/query"));
@@ -189,6 +201,7 @@ static void test_retry_after_capped(void **state)
 	stub_start();
 	if (count_leads(10, 300, &n, &err))
 		fail_msg("query: %s", err.msg);
+	stub_wait();
 	assert_int_equal(n, 3);
 	int64_t waited = S.at_ms[2] - S.sent_ms[1];
 	if (waited < 300 || waited > 2000)
@@ -212,6 +225,7 @@ static void test_retry_after_date(void **state)
 	stub_start();
 	if (count_leads(10, 10000, &n, &err))
 		fail_msg("query: %s", err.msg);
+	stub_wait();
 	assert_int_equal(n, 3);
 	int64_t waited = S.at_ms[2] - S.sent_ms[1];
 	if (waited < 1000 || waited > 5000)
