@@ -450,6 +450,15 @@ static void t_upsert_outcomes(void **state)
  * which a backend may store in bulk: every record's outcome and value must be
  * exactly what the row-by-row rules give, whether none, some or all of the
  * page's ids are stored, tombstones included, and in any order. */
+/* Every outcome of a page is `want`; else fail naming the first other one. */
+static void expect_all(const uint8_t *out, char (*id)[19], int n, int want, const char *what)
+{
+	for (int i = 0; i < n; i++)
+		if (out[i] != want)
+			fail_msg("%s record %d (%s): outcome %d, expected %d", what, i, id[i],
+				 out[i], want);
+}
+
 static void t_upsert_pages(void **state)
 {
 	bt *t = *state;
@@ -465,8 +474,7 @@ static void t_upsert_pages(void **state)
 		recs[i] = lead_rec(id[i], last, 1000 + i);
 	}
 	OK(t->ops->upsert(t->st, "lead", recs, N, out, &t->err));
-	for (int i = 0; i < N; i++)
-		assert_int_equal(out[i], CRMSYNC_OUT_NEW);
+	expect_all(out, id, N, CRMSYNC_OUT_NEW, "first copy");
 	assert_string_equal(hook_query(buf, sizeof buf, "SELECT count(*) FROM lead"), "300");
 	int probe[] = {0, 63, 64, 65, 127, 128, 255, 256, N - 1};
 	for (size_t k = 0; k < sizeof probe / sizeof *probe; k++) {
@@ -525,10 +533,7 @@ static void t_upsert_pages(void **state)
 		recs[i] = lead_rec(id[i], last, 9000 + i);
 	}
 	OK(t->ops->upsert(t->st, "lead", recs, N, out, &t->err));
-	for (int i = 0; i < N; i++)
-		if (out[i] != CRMSYNC_OUT_UPDATED)
-			fail_msg("descending record %d (%s): outcome %d, expected updated", i,
-				 id[i], out[i]);
+	expect_all(out, id, N, CRMSYNC_OUT_UPDATED, "descending");
 	r = read_row(t, "lead", id[N - 1], 0);
 	snprintf(last, sizeof last, "Down %d", N - 1);
 	assert_text(r, "LastName", last);
@@ -545,10 +550,7 @@ static void t_upsert_pages(void **state)
 		recs[i] = lead_rec(id[i], last, 20000 + i);
 	}
 	OK(t->ops->upsert(t->st, "lead", recs, N, out, &t->err));
-	for (int i = 0; i < N; i++)
-		if (out[i] != CRMSYNC_OUT_NEW)
-			fail_msg("shuffled record %d (%s): outcome %d, expected new", i, id[i],
-				 out[i]);
+	expect_all(out, id, N, CRMSYNC_OUT_NEW, "shuffled");
 	for (int i = 0; i < N; i++)
 		H->record_free(recs[i]);
 	assert_string_equal(hook_query(buf, sizeof buf, "SELECT count(*) FROM lead"), "750");
