@@ -790,9 +790,13 @@ int cs_push_unit(cs_engine *e, cs_unit *u, int64_t only_row, const char *only_id
 		rc = cs_err(err, CRMSYNC_ENOMEM, "out of memory");
 		goto out;
 	}
-	/* creates an interruption left without an answer first */
-	if ((rc = cs_push_recover(e, u, err)))
-		goto out;
+	/* creates an interruption left without an answer first (a cycle has
+	 * looked for them before its pull already) */
+	if (!u->recovered) {
+		u->recovered = true;
+		if ((rc = cs_push_recover(e, u, err)))
+			goto out;
+	}
 	for (int round = 0; round < 100000 && !cs_stop_requested; round++) {
 		crmsync_change_query q = {
 		    .size = sizeof q,
