@@ -8,6 +8,7 @@
  *
  *   bench/backend_upsert [--rows N] [--page N] [--path FILE] [--so PLUGIN] [--pull]
  *                        [--conninfo CI] [--schema NAME] [--server-pid PID]
+ *                        [--insert-only]
  *
  * The lead unit is two-way (capture triggers on its table) unless --pull.
  * Default plugin: this build's sqlite.so; default file: a temporary one,
@@ -15,7 +16,8 @@
  * schema, for postgres.so (e.g. --so .../postgres.so --conninfo "host=/tmp/x
  * dbname=bench"). --server-pid names the server's main process (the
  * postmaster): each pass then also reports the CPU time of the server's
- * processes (it and its children, from /proc) per 100k rows.
+ * processes (it and its children, from /proc) per 100k rows. --insert-only
+ * runs the first pass alone (for a profiler: callgrind's count of the insert).
  */
 #include "config.h"
 #include "conf.h"
@@ -165,6 +167,7 @@ static void fill(const crmsync_host *h, crmsync_record *r, long i)
 }
 
 static long tx_rows = 20000;
+static int insert_only;
 
 static int pass(const crmsync_backend_ops *ops, void *st, const crmsync_host *h,
 		crmsync_record **recs, long rows, long page, uint8_t *out, long counts[6],
@@ -201,44 +204,64 @@ int main(int argc, char **argv)
 {
 	long rows = 1000000, page = 2000;
 	const char *path = NULL, *so = NULL, *conninfo = NULL, *schema = NULL;
-	char tmp[4096] = "", sobuf[4096];
-	int direction = CRMSYNC_BOTH;
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "--pull")) { /* a one-way unit: no capture triggers */
+	char tmp[4096] = "", sobuf[4200];
+	int direction = CRMSYNC_BOTH, bad = 0;
+	for (int i = 1; i < argc && !bad; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--pull")) { /* a one-way unit: no capture triggers */
 			direction = CRMSYNC_PULL;
-			memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof *argv);
-			argc--;
-			i--;
+			continue;
 		}
-	for (int i = 1; i + 1 < argc; i += 2) {
-		if (!strcmp(argv[i], "--rows"))
-			rows = atol(argv[i + 1]);
-		else if (!strcmp(argv[i], "--tx-rows"))
-			tx_rows = atol(argv[i + 1]);
-		else if (!strcmp(argv[i], "--page"))
-			page = atol(argv[i + 1]);
-		else if (!strcmp(argv[i], "--path"))
-			path = argv[i + 1];
-		else if (!strcmp(argv[i], "--so"))
-			so = argv[i + 1];
-		else if (!strcmp(argv[i], "--conninfo"))
-			conninfo = argv[i + 1];
-		else if (!strcmp(argv[i], "--schema"))
-			schema = argv[i + 1];
-		else if (!strcmp(argv[i], "--server-pid"))
-			server_pid = atol(argv[i + 1]);
+		if (!strcmp(a, "--insert-only")) {
+			insert_only = 1;
+			continue;
+		}
+		if (!v) {
+			fprintf(stderr, "%s: %s: unknown option or missing value\n", argv[0], a);
+			bad = 1;
+			break;
+		}
+		i++;
+		if (!strcmp(a, "--rows"))
+			rows = atol(v);
+		else if (!strcmp(a, "--tx-rows"))
+			tx_rows = atol(v);
+		else if (!strcmp(a, "--page"))
+			page = atol(v);
+		else if (!strcmp(a, "--path"))
+			path = v;
+		else if (!strcmp(a, "--so"))
+			so = v;
+		else if (!strcmp(a, "--conninfo"))
+			conninfo = v;
+		else if (!strcmp(a, "--schema"))
+			schema = v;
+		else if (!strcmp(a, "--server-pid"))
+			server_pid = atol(v);
+		else {
+			fprintf(stderr, "%s: %s: unknown option\n", argv[0], a);
+			bad = 1;
+		}
 	}
-	if (rows <= 0 || page <= 0 || tx_rows <= 0) {
+	if (bad || rows <= 0 || page <= 0 || tx_rows <= 0) {
 		fprintf(stderr,
 			"usage: %s [--rows N] [--page N] [--tx-rows N] [--path FILE] [--so PLUGIN] "
-			"[--pull]\n",
+			"[--pull] [--insert-only] [--conninfo CI] [--schema NAME] [--server-pid PID]\n",
 			argv[0]);
 		return 2;
 	}
-	if (!so) {
+	if (!so) { /* this build's plugin: $top_builddir, else the tree this program is in */
 		const char *top = getenv("top_builddir");
+		char exe[4096];
+		ssize_t n = top ? -1 : readlink("/proc/self/exe", exe, sizeof exe - 1);
+		char *slash = NULL;
+		if (n > 0) {
+			exe[n] = 0;
+			for (int k = 0; k < 2 && (slash = strrchr(exe, '/')); k++)
+				*slash = 0; /* drop "/backend_upsert", then "/bench" */
+		}
 		snprintf(sobuf, sizeof sobuf, "%s/plugins/backends/sqlite/.libs/sqlite.so",
-			 top ? top : ".");
+			 top ? top : slash ? exe : ".");
 		so = sobuf;
 	}
 	if (!path) {
@@ -277,6 +300,13 @@ int main(int argc, char **argv)
 	timing t1 = {0}, t2 = {0};
 	if (pass(ops, p->state, h, recs, rows, page, out, c1, &t1, &err))
 		goto out;
+	if (insert_only) {
+		printf("insert (new): %ld new of %ld, %.2f s wall, ops %.0f rows/s\n",
+		       c1[CRMSYNC_OUT_NEW], rows, t1.wall, (double)rows / t1.ops_wall);
+		rc = c1[CRMSYNC_OUT_NEW] == rows ? 0 : 1;
+		ops->close(p->state);
+		goto out;
+	}
 	if (pass(ops, p->state, h, recs, rows, page, out, c2, &t2, &err))
 		goto out;
 	struct rusage ru;
