@@ -43,6 +43,10 @@ typedef struct cs_unit {
 	bool cursor_set; /* cur_ms/cur_id set for this cycle */
 	int64_t cur_ms;	 /* keyset position of the pull */
 	char cur_id[19];
+	/* The first copy goes in Id order (see cs_pull_turn); copy_from_ms is the
+	 * newest SystemModstamp when it began, the watermark once it ends. */
+	bool by_id;
+	int64_t copy_from_ms;
 	int64_t total_expected; /* COUNT() for the initial copy, -1 unknown */
 	int64_t pulled;		/* records pulled this cycle */
 	int64_t progress_at;	/* last progress output */
@@ -96,6 +100,7 @@ int cs_pull_turn(cs_engine *e, cs_unit *u, cs_error *err);
 /* Watermark "ms id" of a unit: 0 and the values, or CRMSYNC_ENOENT. */
 int cs_pull_watermark(cs_engine *e, cs_unit *u, int64_t *ms, char id[19], cs_error *err);
 bool cs_pull_initial_done(cs_engine *e, cs_unit *u);
+int cs_pull_copy_cursor(cs_engine *e, cs_unit *u, int64_t *from, char id[19], cs_error *err);
 /* Id reconciliation when it is due: 0, or negative on failure. */
 int cs_pull_reconcile(cs_engine *e, cs_unit *u, cs_error *err);
 

@@ -2,7 +2,8 @@
  *
  * Pull is keyset paging on (SystemModstamp, Id) with queryAll where the object
  * has IsDeleted, so deletes and merges arrive in the same ordered stream as
- * updates. Each page is one backend transaction together with the watermark
+ * updates. The first copy pages on Id instead (cs_pull_turn says why) and
+ * ends with the watermark of the moment it began. Each page is one backend transaction together with the watermark
  * that covers it: a crash at any point resumes at the last committed page. An
  * incremental cycle starts `overlap` before the watermark so rows committed
  * late with an older stamp are not missed; rows already stored with the same
@@ -204,6 +205,52 @@ int cs_pull_watermark(cs_engine *e, cs_unit *u, int64_t *ms, char id[19], cs_err
 	*ms = v;
 	snprintf(id, 19, "%s", idbuf);
 	return 0;
+}
+
+/* Where an Id-order first copy stands: "copy_from_ms last_id". */
+int cs_pull_copy_cursor(cs_engine *e, cs_unit *u, int64_t *from, char id[19], cs_error *err)
+{
+	char buf[80];
+	int n = e->b->state_get(e->bs, u->decl->name, "copy_cursor", buf, sizeof buf, err);
+	if (n < 0)
+		return n;
+	long long v;
+	char idbuf[32] = "";
+	if (sscanf(buf, "%lld %31s", &v, idbuf) < 1)
+		return CRMSYNC_ENOENT;
+	*from = v;
+	snprintf(id, 19, "%s", idbuf);
+	return 0;
+}
+
+static int newest_cb(void *ud, const sf_page *page, cs_error *err)
+{
+	(void)err;
+	crmsync_value v;
+	if (page->count && !cs_record_get(page->records[0], "SystemModstamp", &v) &&
+	    v.type == CRMSYNC_DATETIME)
+		*(int64_t *)ud = v.u.i;
+	return 0;
+}
+
+/* The newest SystemModstamp among the unit's records (deleted ones included),
+ * 0 when there is none: a first copy in Id order ends with this watermark, so
+ * what changes while it runs is pulled again by the first incremental cycle. */
+static int newest_stamp(cs_engine *e, cs_unit *u, int64_t *ms, cs_error *err)
+{
+	static const crmsync_field_desc f[] = {
+	    {.name = "SystemModstamp", .type = CRMSYNC_DATETIME, .crm_type = "datetime"}};
+	sf_query_opts opts = {.all = u->has_isdeleted, .fields = f, .nfields = 1};
+	sf_buf q = {0};
+	sf_buf_addf(&q, "SELECT SystemModstamp FROM %s", u->decl->sobject);
+	if (u->filter)
+		sf_buf_addf(&q, " WHERE (%s)", u->filter);
+	sf_buf_addf(&q, " ORDER BY SystemModstamp DESC LIMIT 1");
+	*ms = 0;
+	int rc = q.oom ? cs_err(err, CRMSYNC_ENOMEM, "out of memory")
+		       : sf_query(e->sf, q.s, &opts, newest_cb, ms, err);
+	sf_buf_free(&q);
+	return rc;
 }
 
 bool cs_pull_initial_done(cs_engine *e, cs_unit *u)
@@ -595,8 +642,10 @@ static int apply_page(void *ud, const sf_page *page, cs_error *err)
 		goto out;
 	}
 	char wm[64];
-	snprintf(wm, sizeof wm, "%lld %s", (long long)stamp.u.i, last_id);
-	if ((rc = e->b->state_set(e->bs, u->decl->name, "watermark", wm, err)))
+	snprintf(wm, sizeof wm, "%lld %s", (long long)(u->by_id ? u->copy_from_ms : stamp.u.i),
+		 last_id);
+	if ((rc = e->b->state_set(e->bs, u->decl->name, u->by_id ? "copy_cursor" : "watermark", wm,
+				  err)))
 		goto out;
 	in_tx = false;
 	pc->tx_records += (int64_t)n;
@@ -605,7 +654,8 @@ static int apply_page(void *ud, const sf_page *page, cs_error *err)
 		pc->u->cursor_set = false;
 		goto out;
 	}
-	u->cur_ms = stamp.u.i;
+	if (!u->by_id)
+		u->cur_ms = stamp.u.i;
 	snprintf(u->cur_id, sizeof u->cur_id, "%s", last_id);
 	pc->records += (int64_t)n;
 	u->pulled += (int64_t)n;
@@ -753,8 +803,11 @@ static int pull_query_start(cs_engine *e, cs_unit *u, struct fq *q, int slot, in
 			    const char *id, cs_error *err)
 {
 	sf_buf soql = {0};
-	int rc = sf_soql_keyset(&soql, u->decl->sobject, u->select, u->nselect, ms > 0 ? ms : 0,
-				id && id[0] ? id : NULL, u->filter, e->page_size, err);
+	int rc = u->by_id ? sf_soql_by_id(&soql, u->decl->sobject, u->select, u->nselect, id,
+					  u->filter, e->page_size, err)
+			  : sf_soql_keyset(&soql, u->decl->sobject, u->select, u->nselect,
+					   ms > 0 ? ms : 0, id && id[0] ? id : NULL, u->filter,
+					   e->page_size, err);
 	sf_query_opts opts = {
 	    .all = u->has_isdeleted,
 	    .batch_size = e->page_size,
@@ -795,8 +848,27 @@ int cs_pull_turn(cs_engine *e, cs_unit *u, cs_error *err)
 	if (!u->cursor_set) {
 		int64_t ms;
 		char id[19];
+		u->by_id = false;
 		rc = cs_pull_watermark(e, u, &ms, id, err);
-		if (rc == CRMSYNC_ENOENT) {
+		if (rc == CRMSYNC_ENOENT && initial) {
+			/* A first copy goes in Id order, not SystemModstamp order:
+			 * the store then receives ascending ids, which it appends
+			 * (in modstamp order they land all over the id index, which
+			 * outgrows the page cache: SQLite re-read and rewrote index
+			 * pages for most records). It ends with the watermark of
+			 * when it began. */
+			cs_err_clear(err);
+			rc = cs_pull_copy_cursor(e, u, &u->copy_from_ms, u->cur_id, err);
+			if (rc == CRMSYNC_ENOENT) {
+				cs_err_clear(err);
+				u->cur_id[0] = '\0';
+				rc = newest_stamp(e, u, &u->copy_from_ms, err);
+			}
+			if (rc)
+				return rc;
+			u->by_id = true;
+			u->cur_ms = 0;
+		} else if (rc == CRMSYNC_ENOENT) {
 			u->cur_ms = 0;
 			u->cur_id[0] = '\0';
 		} else if (rc) {
@@ -825,7 +897,7 @@ int cs_pull_turn(cs_engine *e, cs_unit *u, cs_error *err)
 			sf_buf_free(&cq);
 			cs_info(u->decl->name, "initial copy of %s: %lld records to go%s",
 				u->decl->sobject, (long long)u->total_expected,
-				u->cur_ms ? " (resuming)" : "");
+				u->cur_ms || u->cur_id[0] ? " (resuming)" : "");
 		}
 	}
 	rc = pull_query_start(e, u, &q[cur], cur, u->cur_ms, u->cur_id, err);
@@ -884,6 +956,17 @@ int cs_pull_turn(cs_engine *e, cs_unit *u, cs_error *err)
 			continue;
 		if (pc.records < e->page_size) {
 			rc = pull_commit(&pc, err);
+			if (!rc && initial && u->by_id) {
+				char wm[32];
+				snprintf(wm, sizeof wm, "%lld", (long long)u->copy_from_ms);
+				rc = e->b->state_set(e->bs, u->decl->name, "watermark", wm, err);
+				if (!rc) /* a later first copy (a reset store) starts afresh */
+					rc = e->b->state_set(e->bs, u->decl->name, "copy_cursor", "",
+							     err);
+				u->by_id = false;
+				u->cur_ms = u->copy_from_ms;
+				u->cur_id[0] = '\0';
+			}
 			if (!rc && initial) {
 				rc =
 				    e->b->state_set(e->bs, u->decl->name, "initial_done", "1", err);

@@ -94,6 +94,9 @@ int cs_engine_status(cs_engine *e, int format, cs_error *err)
 			cs_format_datetime(ms, wm, sizeof wm);
 		cs_err_clear(err);
 		bool initial = cs_pull_initial_done(e, u);
+		int64_t from;
+		bool copying = !initial && (wm[0] != '-' || cs_pull_copy_cursor(e, u, &from, id, err) == 0);
+		cs_err_clear(err);
 		if (format == 1) {
 			printf("%s{\"unit\":", i ? "," : "");
 			out_json_str(u->decl->name);
@@ -111,7 +114,7 @@ int cs_engine_status(cs_engine *e, int format, cs_error *err)
 			       " %9" PRId64 "  %s%s\n",
 			       u->decl->name, direction_name(u->decl->direction), st.rows, st.deleted,
 			       st.pending, st.failed, st.unmarked_local, st.conflicts, wm,
-			       initial || wm[0] == '-' ? "" : " (initial copy in progress)");
+			       copying ? " (initial copy in progress)" : "");
 		}
 	}
 	if (format == 1) {

@@ -159,6 +159,11 @@ int sf_id_valid(const char *id);
 int sf_soql_keyset(sf_buf *b, const char *type, const char *const *fields, size_t nfields,
 		   int64_t since_ms, const char *last_id, const char *filter, int limit,
 		   cs_error *err);
+/* The first copy's query, in Id order:
+ *   SELECT f1,... FROM T [WHERE Id > 'id'] [AND (filter)] ORDER BY Id LIMIT n
+ * last_id NULL or empty: from the first record. */
+int sf_soql_by_id(sf_buf *b, const char *type, const char *const *fields, size_t nfields,
+		  const char *last_id, const char *filter, int limit, cs_error *err);
 
 /* ---- queries ------------------------------------------------------------- */
 

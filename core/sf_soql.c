@@ -257,11 +257,11 @@ int sf_soql_ident(sf_buf *b, const char *name, cs_error *err)
 	return sf_buf_add(b, name, n);
 }
 
-int sf_soql_keyset(sf_buf *b, const char *type, const char *const *fields, size_t nfields,
-		   int64_t since_ms, const char *last_id, const char *filter, int limit,
-		   cs_error *err)
+/* "SELECT f1,f2 FROM type" of a pull query. */
+static int soql_select(sf_buf *b, const char *type, const char *const *fields, size_t nfields,
+		       cs_error *err)
 {
-	int rc, where = 0;
+	int rc;
 
 	if (nfields == 0)
 		return cs_err(err, CRMSYNC_EINVAL, "a pull query of %s needs at least one field",
@@ -274,7 +274,36 @@ int sf_soql_keyset(sf_buf *b, const char *type, const char *const *fields, size_
 			return rc;
 	}
 	sf_buf_add(b, " FROM ", 6);
-	if ((rc = sf_soql_ident(b, type, err)))
+	return sf_soql_ident(b, type, err);
+}
+
+int sf_soql_by_id(sf_buf *b, const char *type, const char *const *fields, size_t nfields,
+		  const char *last_id, const char *filter, int limit, cs_error *err)
+{
+	int rc = soql_select(b, type, fields, nfields, err);
+
+	if (rc)
+		return rc;
+	if (last_id && *last_id) {
+		sf_buf_add(b, " WHERE Id > ", 12);
+		if ((rc = sf_soql_id(b, last_id, err)))
+			return rc;
+	}
+	if (filter && *filter)
+		sf_buf_addf(b, "%s(%s)", last_id && *last_id ? " AND " : " WHERE ", filter);
+	sf_buf_add(b, " ORDER BY Id", 12);
+	if (limit > 0)
+		sf_buf_addf(b, " LIMIT %d", limit);
+	return b->oom ? cs_err(err, CRMSYNC_ENOMEM, "out of memory") : 0;
+}
+
+int sf_soql_keyset(sf_buf *b, const char *type, const char *const *fields, size_t nfields,
+		   int64_t since_ms, const char *last_id, const char *filter, int limit,
+		   cs_error *err)
+{
+	int rc, where = 0;
+
+	if ((rc = soql_select(b, type, fields, nfields, err)))
 		return rc;
 	if (since_ms > 0) {
 		where = 1;

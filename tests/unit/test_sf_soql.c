@@ -191,6 +191,25 @@ static void test_keyset(void **state)
 	assert_int_equal(last_rc, CRMSYNC_EINVAL);
 }
 
+/* the first copy's query: Id order, from after the last id stored */
+static void test_by_id(void **state)
+{
+	const char *f[] = {"Id", "LastName", "SystemModstamp"};
+	LIT(sf_soql_by_id(&b_, "Lead", f, 3, "00Q000000000001AAA", "IsConverted = false", 2000,
+			  &e_));
+	assert_string_equal(out, "SELECT Id,LastName,SystemModstamp FROM Lead WHERE Id > "
+				 "'00Q000000000001AAA' AND (IsConverted = false) ORDER BY Id "
+				 "LIMIT 2000");
+	LIT(sf_soql_by_id(&b_, "Lead", f, 2, NULL, NULL, 500, &e_));
+	assert_string_equal(out, "SELECT Id,LastName FROM Lead ORDER BY Id LIMIT 500");
+	LIT(sf_soql_by_id(&b_, "Lead", f, 1, "", "Email != null", 0, &e_));
+	assert_string_equal(out, "SELECT Id FROM Lead WHERE (Email != null) ORDER BY Id");
+	LIT(sf_soql_by_id(&b_, "Lead", f, 1, "x' OR Id != '", NULL, 10, &e_));
+	assert_int_equal(last_rc, CRMSYNC_EINVAL);
+	LIT(sf_soql_by_id(&b_, "Lead", f, 0, NULL, NULL, 10, &e_));
+	assert_int_equal(last_rc, CRMSYNC_EINVAL);
+}
+
 static void test_url_encode(void **state)
 {
 	sf_buf b = {0};
@@ -210,6 +229,7 @@ int main(void)
 	    cmocka_unit_test(test_numbers_and_values),
 	    cmocka_unit_test(test_identifiers),
 	    cmocka_unit_test(test_keyset),
+	    cmocka_unit_test(test_by_id),
 	    cmocka_unit_test(test_url_encode),
 	};
 	return cmocka_run_group_tests_name("sf_soql", tests, NULL, NULL);
