@@ -46,6 +46,7 @@ typedef struct cs_unit {
 	/* The first copy goes in Id order (see cs_pull_turn); copy_from_ms is the
 	 * newest SystemModstamp when it began, the watermark once it ends. */
 	bool by_id;
+	bool refill; /* that copy reads every record again for new fields */
 	int64_t copy_from_ms;
 	int64_t total_expected; /* COUNT() for the initial copy, -1 unknown */
 	int64_t pulled;		/* records pulled this cycle */

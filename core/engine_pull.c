@@ -98,6 +98,107 @@ static void check_names(cs_engine *e, cs_unit *u, const sf_describe *d, const ch
 	}
 }
 
+/* Is name in the comma-separated list? (case-insensitive) */
+static bool list_has(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = list; p && *p;) {
+		const char *c = strchr(p, ',');
+		size_t len = c ? (size_t)(c - p) : strlen(p);
+		if (len == n && strncasecmp(p, name, n) == 0)
+			return true;
+		p = c ? c + 1 : NULL;
+	}
+	return false;
+}
+
+/* A field that is stored now and was not at the last schema (a new CRM field,
+ * one made visible to the sync user again, one added to `fields`) would fill
+ * in only as records next change: a record that never changes would keep an
+ * empty column for ever. So every record is read again, in Id order as in the
+ * first copy, from a cursor of its own (state copy_cursor, "watermark id"),
+ * and the unit's pull is that refill until it ends, with the watermark it had
+ * (what changes meanwhile comes with the cycle after). The stored field list
+ * is state "fields". */
+static int refill_check(cs_engine *e, cs_unit *u, cs_error *err)
+{
+	sf_buf now = {0}, added = {0};
+	char *old = NULL;
+	int rc = 0;
+	bool tx = false;
+	for (size_t i = 0; i < u->nfields; i++)
+		sf_buf_addf(&now, "%s%s", i ? "," : "", u->fields[i].name);
+	if (now.oom)
+		goto nomem;
+	char small[8];
+	int n = e->b->state_get(e->bs, u->decl->name, "fields", small, sizeof small, err);
+	if (n < 0 && n != CRMSYNC_ENOENT) {
+		rc = n;
+		goto out;
+	}
+	cs_err_clear(err);
+	if (n > 0) {
+		if (!(old = malloc((size_t)n + 1)))
+			goto nomem;
+		if ((rc = e->b->state_get(e->bs, u->decl->name, "fields", old, (size_t)n + 1,
+					  err)) < 0)
+			goto out;
+		rc = 0;
+		if (now.s && strcmp(old, now.s) == 0)
+			goto out; /* the same list: nothing to store */
+		for (size_t i = 0; i < u->nfields; i++)
+			if (!list_has(old, u->fields[i].name))
+				sf_buf_addf(&added, "%s%s", added.len ? ", " : "",
+					    u->fields[i].name);
+		if (added.oom)
+			goto nomem;
+	}
+	if ((rc = e->b->begin(e->bs, err)))
+		goto out;
+	tx = true;
+	if (added.len) {
+		int64_t ms;
+		char id[19], cur[32];
+		bool done = cs_pull_initial_done(e, u);
+		if (done && cs_pull_watermark(e, u, &ms, id, err) == 0) {
+			snprintf(cur, sizeof cur, "%lld", (long long)ms);
+			if ((rc = e->b->state_set(e->bs, u->decl->name, "copy_cursor", cur, err)) ||
+			    (rc = e->b->state_set(e->bs, u->decl->name, "initial_done", "", err)))
+				goto out;
+			u->cursor_set = false;
+			cs_info(u->decl->name,
+				"new fields (%s): every %s record is read again to fill them",
+				added.s, u->decl->sobject);
+		} else if (!done && cs_pull_copy_cursor(e, u, &ms, id, err) == 0) {
+			/* the first copy is under way: it starts over (same watermark) */
+			snprintf(cur, sizeof cur, "%lld", (long long)ms);
+			if ((rc = e->b->state_set(e->bs, u->decl->name, "copy_cursor", cur, err)))
+				goto out;
+			u->cursor_set = false;
+			cs_info(u->decl->name,
+				"new fields (%s): the first copy of %s starts over to fill them",
+				added.s, u->decl->sobject);
+		}
+		cs_err_clear(err);
+	}
+	if (!(rc = e->b->state_set(e->bs, u->decl->name, "fields", now.s ? now.s : "", err))) {
+		tx = false;
+		rc = e->b->commit(e->bs, err);
+	}
+	goto out;
+nomem:
+	rc = cs_err(err, CRMSYNC_ENOMEM, "out of memory");
+out:
+	if (tx) {
+		cs_error rerr = CS_ERROR_INIT;
+		e->b->rollback(e->bs, &rerr);
+	}
+	free(old);
+	sf_buf_free(&now);
+	sf_buf_free(&added);
+	return rc;
+}
+
 int cs_pull_schema(cs_engine *e, cs_unit *u, cs_error *err)
 {
 	const sf_describe *d = NULL;
@@ -183,6 +284,8 @@ int cs_pull_schema(cs_engine *e, cs_unit *u, cs_error *err)
 	if (rc)
 		return cs_err_prefix(err, "cannot lay out the table of unit %s", u->decl->name);
 	u->schema_ensured = true;
+	if ((rc = refill_check(e, u, err)))
+		return rc;
 	/* what the idle check needs to know without a describe */
 	if ((rc = e->b->state_set(e->bs, u->decl->name, "has_isdeleted",
 				  u->has_isdeleted ? "1" : "0", err)))
@@ -466,8 +569,9 @@ static void progress(cs_engine *e, cs_unit *u, bool final)
 			u->total_expected > 0 ? u->total_expected : u->pulled, rate, eta,
 			final ? "\n" : "");
 	} else {
-		cs_info(u->decl->name, "initial copy: %" PRId64 " of %" PRId64 " records, %.0f/s%s",
-			u->pulled, u->total_expected, rate, eta);
+		cs_info(u->decl->name, "%s: %" PRId64 " of %" PRId64 " records, %.0f/s%s",
+			u->refill ? "refill" : "initial copy", u->pulled, u->total_expected, rate,
+			eta);
 	}
 }
 
@@ -846,34 +950,41 @@ int cs_pull_turn(cs_engine *e, cs_unit *u, cs_error *err)
 
 	memset(q, 0, sizeof q);
 	if (!u->cursor_set) {
-		int64_t ms;
-		char id[19];
-		u->by_id = false;
-		rc = cs_pull_watermark(e, u, &ms, id, err);
-		if (rc == CRMSYNC_ENOENT && initial) {
+		int64_t ms = 0;
+		char id[19] = "";
+		u->by_id = u->refill = false;
+		int wrc = cs_pull_watermark(e, u, &ms, id, err);
+		if (wrc && wrc != CRMSYNC_ENOENT)
+			return wrc;
+		cs_err_clear(err);
+		bool have_wm = wrc == 0;
+		int crc = initial ? cs_pull_copy_cursor(e, u, &u->copy_from_ms, u->cur_id, err)
+				  : CRMSYNC_ENOENT;
+		if (crc && crc != CRMSYNC_ENOENT)
+			return crc;
+		cs_err_clear(err);
+		if (initial && (crc == 0 || !have_wm)) {
 			/* A first copy goes in Id order, not SystemModstamp order:
 			 * the store then receives ascending ids, which it appends
 			 * (in modstamp order they land all over the id index, which
 			 * outgrows the page cache: SQLite re-read and rewrote index
 			 * pages for most records). It ends with the watermark of
-			 * when it began. */
-			cs_err_clear(err);
-			rc = cs_pull_copy_cursor(e, u, &u->copy_from_ms, u->cur_id, err);
-			if (rc == CRMSYNC_ENOENT) {
-				cs_err_clear(err);
+			 * when it began. A refill (refill_check) is the same pass,
+			 * its cursor set from the watermark the unit had. */
+			if (crc) {
 				u->cur_id[0] = '\0';
-				rc = newest_stamp(e, u, &u->copy_from_ms, err);
+				if ((rc = newest_stamp(e, u, &u->copy_from_ms, err)))
+					return rc;
 			}
-			if (rc)
-				return rc;
 			u->by_id = true;
+			u->refill = have_wm;
 			u->cur_ms = 0;
-		} else if (rc == CRMSYNC_ENOENT) {
+		} else if (!have_wm) {
 			u->cur_ms = 0;
 			u->cur_id[0] = '\0';
-		} else if (rc) {
-			return rc;
-		} else if (initial) { /* resume the interrupted copy exactly where it stopped */
+		} else if (initial) {
+			/* a copy begun in SystemModstamp order (an older crmsync)
+			 * resumes exactly where it stopped */
 			u->cur_ms = ms;
 			snprintf(u->cur_id, sizeof u->cur_id, "%s", id);
 		} else { /* look back over the overlap window for late commits */
@@ -895,8 +1006,9 @@ int cs_pull_turn(cs_engine *e, cs_unit *u, cs_error *err)
 				u->total_expected = 0; /* progress without an ETA */
 			cs_err_clear(err);
 			sf_buf_free(&cq);
-			cs_info(u->decl->name, "initial copy of %s: %lld records to go%s",
-				u->decl->sobject, (long long)u->total_expected,
+			cs_info(u->decl->name, "%s of %s: %lld records to go%s",
+				u->refill ? "refill" : "initial copy", u->decl->sobject,
+				(long long)u->total_expected,
 				u->cur_ms || u->cur_id[0] ? " (resuming)" : "");
 		}
 	}
@@ -955,7 +1067,9 @@ int cs_pull_turn(cs_engine *e, cs_unit *u, cs_error *err)
 		if (!page.done)
 			continue;
 		if (pc.records < e->page_size) {
-			rc = pull_commit(&pc, err);
+			/* the copy's end is one transaction with its last pages */
+			if (initial && !pc.in_tx && !(rc = e->b->begin(e->bs, err)))
+				pc.in_tx = true;
 			if (!rc && initial && u->by_id) {
 				char wm[32];
 				snprintf(wm, sizeof wm, "%lld", (long long)u->copy_from_ms);
@@ -963,17 +1077,25 @@ int cs_pull_turn(cs_engine *e, cs_unit *u, cs_error *err)
 				if (!rc) /* a later first copy (a reset store) starts afresh */
 					rc = e->b->state_set(e->bs, u->decl->name, "copy_cursor", "",
 							     err);
+			}
+			if (!rc && initial)
+				rc =
+				    e->b->state_set(e->bs, u->decl->name, "initial_done", "1", err);
+			if (rc)
+				pull_rollback(&pc);
+			else
+				rc = pull_commit(&pc, err);
+			if (!rc && initial && u->by_id) {
 				u->by_id = false;
 				u->cur_ms = u->copy_from_ms;
 				u->cur_id[0] = '\0';
 			}
 			if (!rc && initial) {
-				rc =
-				    e->b->state_set(e->bs, u->decl->name, "initial_done", "1", err);
 				if (u->total_expected >= 0 && e->tty)
 					progress(e, u, true);
-				cs_info(u->decl->name, "initial copy done: %lld records",
-					(long long)u->pulled);
+				cs_info(u->decl->name, "%s done: %lld records",
+					u->refill ? "refill" : "initial copy", (long long)u->pulled);
+				u->refill = false;
 			}
 			break;
 		}

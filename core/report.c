@@ -95,7 +95,10 @@ int cs_engine_status(cs_engine *e, int format, cs_error *err)
 		cs_err_clear(err);
 		bool initial = cs_pull_initial_done(e, u);
 		int64_t from;
-		bool copying = !initial && (wm[0] != '-' || cs_pull_copy_cursor(e, u, &from, id, err) == 0);
+		bool cursor = !initial && cs_pull_copy_cursor(e, u, &from, id, err) == 0;
+		bool copying = !initial && (wm[0] != '-' || cursor);
+		const char *what = cursor && wm[0] != '-' ? " (refill for new fields in progress)"
+							  : " (initial copy in progress)";
 		cs_err_clear(err);
 		if (format == 1) {
 			printf("%s{\"unit\":", i ? "," : "");
@@ -114,7 +117,7 @@ int cs_engine_status(cs_engine *e, int format, cs_error *err)
 			       " %9" PRId64 "  %s%s\n",
 			       u->decl->name, direction_name(u->decl->direction), st.rows, st.deleted,
 			       st.pending, st.failed, st.unmarked_local, st.conflicts, wm,
-			       copying ? " (initial copy in progress)" : "");
+			       copying ? what : "");
 		}
 	}
 	if (format == 1) {

@@ -4,10 +4,12 @@
 # the watermark of the moment it began: whatever changes in the CRM while it
 # runs, behind it or ahead of it, is in the local database after the next
 # cycle. The copy is stopped mid-way (SIGTERM), the CRM changed, the copy
-# resumed and finished, one incremental cycle run.
+# resumed and finished, one incremental cycle run. Then a field becomes
+# visible to the sync user in the middle of a first copy: the copy starts over,
+# so the rows it had stored get the field too.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/e2e/e2e.sh"
-plan 14
+plan 18
 emu_start --seed users=2,leads=20000 --seed-rng 11
 ok $? "the emulator starts seeded"
 export CS_OPTS="-o sync.units=user,lead -o sync.page_size=500"
@@ -63,3 +65,24 @@ ok $([ "$(sql "select count(*) from lead where lastname = 'Created during the co
 UNITS_CMP="lead=Lead user=User" compare_sides >"$T/cmp" 2>&1; st=$?
 ok $st "every record is equal on both sides"
 [ $st -eq 0 ] || sed 's/^/# /' "$T/cmp" | head
+
+# --- a field becomes visible in the middle of a first copy ---------------------------
+rm -f "$T/local.db" "$T/local.db-wal" "$T/local.db-shm"
+emu POST fls '{"object":"Lead","field":"Industry","read":false}' >/dev/null
+CS_LOG=info cs_bg run >"$T/copy2.log" 2>&1
+for _ in $(seq 600); do
+	[ "$(sql "select count(*) from lead" 2>/dev/null || echo 0)" -ge 1000 ] && break
+	sleep 0.05
+done
+kill -TERM $CS_PID
+wait $CS_PID
+n2=$(sql "select count(*) from lead")
+ok $([ "$n2" -gt 0 ] && [ "$n2" -lt 19000 ] && ! sql "select industry from lead limit 1" >/dev/null 2>&1; echo $?) \
+	"a copy without the hidden field was stopped mid-way ($n2 leads stored, no industry column)"
+emu POST fls '{"object":"Lead","field":"Industry","read":true}' >/dev/null
+CS_LOG=info cs sync --once >"$T/restart.log" 2>&1
+ok $? "the copy completes after the field appeared"
+contains "the copy started over for the new field" "$T/restart.log" "new fields (Industry): the first copy of Lead starts over"
+UNITS_CMP="lead=Lead user=User" compare_sides >"$T/cmp2" 2>&1; st=$?
+ok $st "every record is equal on both sides, the new field included"
+[ $st -eq 0 ] || sed 's/^/# /' "$T/cmp2" | head
