@@ -809,12 +809,13 @@ budget:
 	if (!first.msg[0] && !e->budget_hit && !cs_stop_requested)
 		e->b->state_set(e->bs, "", "last_success_ms", buf, &uerr);
 	e->b->retention(e->bs, cs_now_ms() - e->retention_ms, &uerr);
-	cs_info("engine", "cycle %lld %s in %.1fs, %lld API calls", (long long)e->cycle,
+	int64_t ncalls = sf_request_count(e->sf) - api0;
+	cs_info("engine", "cycle %lld %s in %.1fs, %lld API call%s", (long long)e->cycle,
 		e->budget_hit	    ? "stopped at the API budget"
 		: cs_stop_requested ? "interrupted"
 		: first.msg[0]	    ? "finished with failures"
 				    : "done",
-		(double)(cs_now_ms() - t0) / 1000.0, (long long)(sf_request_count(e->sf) - api0));
+		(double)(cs_now_ms() - t0) / 1000.0, (long long)ncalls, ncalls == 1 ? "" : "s");
 	if (e->auth_failed) {
 		e->auth_refusals++;
 		cs_error("engine",

@@ -98,7 +98,7 @@ char *cs_metrics_render(const cs_ops_snapshot *s, size_t *len)
 		fprintf(f, "} %d\n", s->units[i].failed ? 1 : 0);
 	}
 	metrics_head(f, "crmsync_api_calls_total", "counter",
-		     "Salesforce API requests sent since crmsync started.");
+		     "Salesforce API requests sent since crmsync started (OAuth token requests, which the org does not count, excluded).");
 	metrics_value(f, "crmsync_api_calls_total", s->api_calls_total);
 	metrics_head(f, "crmsync_errors_total", "counter",
 		     "Record and job errors recorded since crmsync started.");

@@ -807,7 +807,8 @@ static int sf_perform(sf_client *c, const struct sf_req *r, const char *url, lon
 		}
 	}
 
-	c->requests++;
+	if (!r->no_auth) /* a token request is not an API call (Salesforce does not count it) */
+		c->requests++;
 	rc = curl_easy_perform(h);
 	curl_slist_free_all(hdrs);
 	*rcp = rc;
