@@ -295,10 +295,12 @@ int cs_pull_schema(cs_engine *e, cs_unit *u, cs_error *err)
 	return 0;
 }
 
-int cs_pull_watermark(cs_engine *e, cs_unit *u, int64_t *ms, char id[19], cs_error *err)
+/* A pull position stored as "ms [id]" under key: CRMSYNC_ENOENT when unset. */
+static int position_get(cs_engine *e, cs_unit *u, const char *key, int64_t *ms, char id[19],
+			cs_error *err)
 {
 	char buf[80];
-	int n = e->b->state_get(e->bs, u->decl->name, "watermark", buf, sizeof buf, err);
+	int n = e->b->state_get(e->bs, u->decl->name, key, buf, sizeof buf, err);
 	if (n < 0)
 		return n;
 	long long v;
@@ -310,20 +312,15 @@ int cs_pull_watermark(cs_engine *e, cs_unit *u, int64_t *ms, char id[19], cs_err
 	return 0;
 }
 
+int cs_pull_watermark(cs_engine *e, cs_unit *u, int64_t *ms, char id[19], cs_error *err)
+{
+	return position_get(e, u, "watermark", ms, id, err);
+}
+
 /* Where an Id-order first copy stands: "copy_from_ms last_id". */
 int cs_pull_copy_cursor(cs_engine *e, cs_unit *u, int64_t *from, char id[19], cs_error *err)
 {
-	char buf[80];
-	int n = e->b->state_get(e->bs, u->decl->name, "copy_cursor", buf, sizeof buf, err);
-	if (n < 0)
-		return n;
-	long long v;
-	char idbuf[32] = "";
-	if (sscanf(buf, "%lld %31s", &v, idbuf) < 1)
-		return CRMSYNC_ENOENT;
-	*from = v;
-	snprintf(id, 19, "%s", idbuf);
-	return 0;
+	return position_get(e, u, "copy_cursor", from, id, err);
 }
 
 static int newest_cb(void *ud, const sf_page *page, cs_error *err)

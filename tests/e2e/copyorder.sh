@@ -13,17 +13,21 @@ plan 18
 emu_start --seed users=2,leads=20000 --seed-rng 11
 ok $? "the emulator starts seeded"
 export CS_OPTS="-o sync.units=user,lead -o sync.page_size=500"
+# stop_copy LOG: start `crmsync run`, SIGTERM it once 1000 leads are stored
+stop_copy() {
+	CS_LOG=info cs_bg run >"$1" 2>&1
+	for _ in $(seq 600); do
+		[ "$(sql "select count(*) from lead" 2>/dev/null || echo 0)" -ge 1000 ] && break
+		sleep 0.05
+	done
+	kill -TERM $CS_PID
+	wait $CS_PID
+}
 newest=$(emu GET dump/Lead | python3 -c "
 import json,sys
 print(max(r['SystemModstamp'] for r in json.load(sys.stdin)['records']))")
 
-CS_LOG=info cs_bg run >"$T/copy.log" 2>&1
-for _ in $(seq 600); do
-	[ "$(sql "select count(*) from lead" 2>/dev/null || echo 0)" -ge 1000 ] && break
-	sleep 0.05
-done
-kill -TERM $CS_PID
-wait $CS_PID
+stop_copy "$T/copy.log"
 n1=$(sql "select count(*) from lead")
 ok $([ "$n1" -gt 0 ] && [ "$n1" -lt 19000 ]; echo $?) "the copy was stopped mid-way ($n1 leads stored)"
 ok $([ "$(sql "select count(*) from lead a join lead b on a.local_id < b.local_id and a.id > b.id")" = 0 ]; echo $?) \
@@ -69,13 +73,7 @@ ok $st "every record is equal on both sides"
 # --- a field becomes visible in the middle of a first copy ---------------------------
 rm -f "$T/local.db" "$T/local.db-wal" "$T/local.db-shm"
 emu POST fls '{"object":"Lead","field":"Industry","read":false}' >/dev/null
-CS_LOG=info cs_bg run >"$T/copy2.log" 2>&1
-for _ in $(seq 600); do
-	[ "$(sql "select count(*) from lead" 2>/dev/null || echo 0)" -ge 1000 ] && break
-	sleep 0.05
-done
-kill -TERM $CS_PID
-wait $CS_PID
+stop_copy "$T/copy2.log"
 n2=$(sql "select count(*) from lead")
 ok $([ "$n2" -gt 0 ] && [ "$n2" -lt 19000 ] && ! sql "select industry from lead limit 1" >/dev/null 2>&1; echo $?) \
 	"a copy without the hidden field was stopped mid-way ($n2 leads stored, no industry column)"
