@@ -41,6 +41,7 @@ typedef struct pgb_unit {
 	size_t nfields; /* current fields (Id and SystemModstamp excluded) */
 	pgb_field *fields;
 	char *warned; /* unknown record fields already warned about, \n-separated */
+	int copy_ok;  /* COPY may add new rows: 0 not checked yet, 1 yes, -1 no */
 	struct pgb_unit *next;
 } pgb_unit;
 
