@@ -36,3 +36,12 @@ if ENABLE_TESTS
 TESTS += tests/pg/e2e.sh tests/pg/crash.sh
 dist_check_SCRIPTS += tests/pg/e2e.sh tests/pg/crash.sh
 endif
+if ENABLE_TESTS
+# The first copy's COPY path (pg_rows.c) against the one-statement path.
+check_PROGRAMS += tests/pg/copy_pg
+tests_pg_copy_pg_SOURCES = tests/pg/copy_pg.c
+tests_pg_copy_pg_CFLAGS = $(unit_cflags) $(PQ_CFLAGS)
+tests_pg_copy_pg_LDADD = $(unit_libs) $(PQ_LIBS)
+TESTS += tests/pg/copy.sh
+dist_check_SCRIPTS += tests/pg/copy.sh
+endif
