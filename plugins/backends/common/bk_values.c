@@ -41,21 +41,21 @@ int bk_utf8_valid(const unsigned char *p, size_t n)
 	return 1;
 }
 
-static void bk_put(char *p, int64_t v, int digits)
+/* "00" to "99": two digits per lookup */
+static const char bk_pairs[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233"
+    "34353637383940414243444546474849505152535455565758596061626364656667"
+    "6869707172737475767778798081828384858687888990919293949596979899";
+
+static inline void bk_put2(char *p, unsigned v)
 {
-	for (int i = digits - 1; i >= 0; i--, v /= 10)
-		p[i] = (char)('0' + v % 10);
+	memcpy(p, &bk_pairs[2 * v], 2);
 }
 
-/* Without stdio: upsert formats two datetimes per lead, and snprintf was a
- * tenth of its time. Civil-from-days after H. Hinnant. */
-void bk_format_datetime(int64_t ms, char buf[40])
+/* Days outside years 0000-03-01 to 9999: 64-bit arithmetic; a year outside
+ * 0-9999 keeps the number. */
+static void bk_format_far(int64_t days, int64_t rem, int64_t ms, char buf[40])
 {
-	int64_t days = ms / 86400000, rem = ms % 86400000;
-	if (rem < 0) {
-		rem += 86400000;
-		days--;
-	}
 	int64_t z = days + 719468;
 	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
 	int64_t doe = z - era * 146097;
@@ -65,22 +65,53 @@ void bk_format_datetime(int64_t ms, char buf[40])
 	int64_t m = mp < 10 ? mp + 3 : mp - 9;
 	y += m <= 2;
 	if (y < 0 || y > 9999) {
-		snprintf(buf, 40, "%lld", (long long)ms); /* out of range: keep the number */
+		snprintf(buf, 40, "%lld", (long long)ms);
 		return;
 	}
-	bk_put(buf, y, 4);
+	int64_t sec = rem / 1000;
+	snprintf(buf, 40, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (int)y, (int)m, (int)d,
+		 (int)(sec / 3600), (int)(sec / 60 % 60), (int)(sec % 60), (int)(rem % 1000));
+}
+
+/* Without stdio: upsert formats two datetimes per lead, and snprintf was a
+ * tenth of its time. Civil-from-days after H. Hinnant, in 32-bit arithmetic
+ * once the day is known to be in years 0-9999 (a third of the instructions
+ * of the 64-bit digit loop it replaced). */
+void bk_format_datetime(int64_t ms, char buf[40])
+{
+	int64_t days = ms / 86400000, rem = ms % 86400000;
+	if (rem < 0) {
+		rem += 86400000;
+		days--;
+	}
+	/* 0000-03-01 is day -719468, 9999-12-31 day 2932896 */
+	if (days < -719468 || days > 2932896) {
+		bk_format_far(days, rem, ms, buf);
+		return;
+	}
+	uint32_t z = (uint32_t)(days + 719468);
+	uint32_t era = z / 146097, doe = z - era * 146097;
+	uint32_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	uint32_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	uint32_t mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1;
+	uint32_t m = mp < 10 ? mp + 3 : mp - 9;
+	y += m <= 2;
+	uint32_t r = (uint32_t)rem, sec = r / 1000;
+	bk_put2(buf, y / 100);
+	bk_put2(buf + 2, y % 100);
 	buf[4] = '-';
-	bk_put(buf + 5, m, 2);
+	bk_put2(buf + 5, m);
 	buf[7] = '-';
-	bk_put(buf + 8, d, 2);
+	bk_put2(buf + 8, d);
 	buf[10] = 'T';
-	bk_put(buf + 11, rem / 3600000, 2);
+	bk_put2(buf + 11, sec / 3600);
 	buf[13] = ':';
-	bk_put(buf + 14, rem / 60000 % 60, 2);
+	bk_put2(buf + 14, sec / 60 % 60);
 	buf[16] = ':';
-	bk_put(buf + 17, rem / 1000 % 60, 2);
+	bk_put2(buf + 17, sec % 60);
 	buf[19] = '.';
-	bk_put(buf + 20, rem % 1000, 3);
+	buf[20] = (char)('0' + r % 1000 / 100);
+	bk_put2(buf + 21, r % 100);
 	buf[23] = 'Z';
 	buf[24] = 0;
 }
