@@ -592,6 +592,131 @@ static void t_upsert_pages(void **state)
 	assert_string_equal(hook_query(buf, sizeof buf, "SELECT count(*) FROM lead"), "1047");
 }
 
+/* A page of new records in ascending Id order, as a first copy stores it,
+ * with values of every kind: each must read back as one stored by itself.
+ * One record lists its fields in another order and one carries another field
+ * in place of one: stored with their own fields, in bulk or not. The page
+ * again, unchanged but for one record: one updated, the rest skipped. */
+static const char page_uni[] = "Zoë – 東京 🚀";
+static const char page_meta[] = "O'Brien \"q\" \\; DROP TABLE lead; --";
+static const double page_dbl[] = {0.1, 1e300, 12345678901234.56, 5e-324, -2.5, 3};
+
+static crmsync_record *page_rec(int i, const char *last)
+{
+	static const int64_t stamps[] = {1764288000123,	  -1,	       0, 253402300799999,
+					 -62135596800000, 951782400000};
+	char id[32];
+	snprintf(id, sizeof id, "00Q%012dVVV", i);
+	crmsync_record *r = H->record_new();
+	set_str(r, "Id", CRMSYNC_ID, id);
+	const char *first = i % 4 == 0 ? page_uni : i % 4 == 1 ? "" : i % 4 == 2 ? NULL : page_meta;
+	if (i == 70) /* another order */
+		set_s(r, "LastName", last);
+	set_s(r, "FirstName", first);
+	if (i != 70)
+		set_s(r, "LastName", last);
+	set_i(r, "NumberOfEmployees", CRMSYNC_INTEGER,
+	      i % 3 == 0   ? INT64_MAX
+	      : i % 3 == 1 ? INT64_MIN
+			   : i);
+	set_d(r, "AnnualRevenue", page_dbl[i % 6]);
+	set_i(r, "HasOptedOutOfEmail", CRMSYNC_BOOLEAN, i & 1);
+	set_str(r, "Birthdate__c", CRMSYNC_DATE, "1815-12-10");
+	set_i(r, "LastTransferDate", CRMSYNC_DATETIME,
+	      stamps[i % 6] + (i % 6 == 0 || i % 6 == 4 ? i : 0));
+	if (i == 140) /* another field in its place */
+		set_s(r, "Email", "ada@example.com");
+	else
+		set_s(r, "Interests__c", "golf;chess");
+	set_str(r, "OwnerId", CRMSYNC_ID, "005000000000001AAA");
+	set_i(r, "SystemModstamp", CRMSYNC_DATETIME, 1000 + i);
+	set_s(r, INJECT, page_meta);
+	return r;
+}
+
+static void page_check(bt *t, int i, const char *last)
+{
+	char id[32];
+	snprintf(id, sizeof id, "00Q%012dVVV", i);
+	crmsync_record *want = page_rec(i, last), *r = read_row(t, "lead", id, 0);
+	size_t n = H->record_count(want);
+	for (size_t k = 0; k < n; k++) {
+		const char *f;
+		crmsync_value w, v;
+		H->record_at(want, k, &f, &w);
+		if (strcmp(f, "SystemModstamp") == 0) {
+			assert_int_equal(getv(r, "crm_modstamp").u.i, w.u.i);
+			continue;
+		}
+		v = getv(r, f);
+		if (v.type != w.type)
+			fail_msg("record %d, %s: type %d, expected %d", i, f, v.type, w.type);
+		if (w.type == CRMSYNC_DOUBLE	? memcmp(&v.u.d, &w.u.d, sizeof w.u.d) != 0
+		    : w.type == CRMSYNC_BOOLEAN ? v.u.b != w.u.b
+		    : w.type == CRMSYNC_INTEGER || w.type == CRMSYNC_DATETIME ? v.u.i != w.u.i
+		    : w.type == CRMSYNC_NULL				      ? 0
+					     : v.len != w.len || memcmp(v.u.s, w.u.s, w.len) != 0)
+			fail_msg("record %d, %s: stored value differs", i, f);
+	}
+	assert_text(r, "Email", i == 140 ? "ada@example.com" : NULL);
+	assert_text(r, "Interests__c", i == 140 ? NULL : "golf;chess");
+	assert_text(r, "sync_state", "synced");
+	H->record_free(want);
+	H->record_free(r);
+}
+
+static void t_upsert_page_values(void **state)
+{
+	bt *t = *state;
+	enum { N = 200 };
+	crmsync_record *recs[N];
+	uint8_t out[N];
+	char id[N][19], last[32], buf[64];
+	ensure_lead(t);
+	for (int i = 0; i < N; i++) {
+		snprintf(id[i], sizeof id[i], "00Q%012dVVV", i);
+		snprintf(last, sizeof last, "Row %d", i);
+		recs[i] = page_rec(i, last);
+	}
+	OK(t->ops->upsert(t->st, "lead", recs, N, out, &t->err));
+	expect_all(out, id, N, CRMSYNC_OUT_NEW, "first copy");
+	assert_string_equal(hook_query(buf, sizeof buf, "SELECT count(*) FROM lead"), "200");
+	for (int i = 0; i < N; i++) {
+		snprintf(last, sizeof last, "Row %d", i);
+		page_check(t, i, last);
+	}
+	/* datetimes read as ISO text, the year 1 and 9999 included */
+	assert_string_equal(hook_query(buf, sizeof buf,
+				       "SELECT lasttransferdate FROM lead WHERE id = "
+				       "'00Q000000000003VVV'"),
+			    "9999-12-31T23:59:59.999Z");
+	assert_string_equal(hook_query(buf, sizeof buf,
+				       "SELECT lasttransferdate FROM lead WHERE id = "
+				       "'00Q000000000004VVV'"),
+			    "0001-01-01T00:00:00.004Z");
+	assert_string_equal(hook_query(buf, sizeof buf,
+				       "SELECT lasttransferdate FROM lead WHERE id = "
+				       "'00Q000000000001VVV'"),
+			    "1969-12-31T23:59:59.999Z");
+	for (int i = 0; i < N; i++)
+		H->record_free(recs[i]);
+	for (int i = 0; i < N; i++) {
+		snprintf(last, sizeof last, i == 100 ? "Changed" : "Row %d", i);
+		recs[i] = page_rec(i, last);
+	}
+	OK(t->ops->upsert(t->st, "lead", recs, N, out, &t->err));
+	for (int i = 0; i < N; i++) {
+		int want = i == 100 ? CRMSYNC_OUT_UPDATED : CRMSYNC_OUT_SKIPPED;
+		if (out[i] != want)
+			fail_msg("again, record %d: outcome %d, expected %d", i, out[i], want);
+	}
+	page_check(t, 100, "Changed");
+	page_check(t, 70, "Row 70");
+	for (int i = 0; i < N; i++)
+		H->record_free(recs[i]);
+	assert_string_equal(hook_query(buf, sizeof buf, "SELECT count(*) FROM lead"), "200");
+}
+
 static void t_values_round_trip(void **state)
 {
 	bt *t = *state;
@@ -1739,6 +1864,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(t_open_and_ensure, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_upsert_outcomes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_upsert_pages, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_upsert_page_values, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_values_round_trip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_schema_growth, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_transactions, setup, teardown),

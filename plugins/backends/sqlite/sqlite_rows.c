@@ -486,9 +486,12 @@ static int sqb_set_id(sqb *s, sqb_unit *u, const sqb_upsert_set *set, const crms
 }
 
 /* The record's values as they are bound: its modstamp, and the set's columns
- * into bv[0 .. ncols). */
+ * into bv[0 .. ncols). With check_names, the record's field names are
+ * compared with the set's in the same walk, and 1 says they differ (the
+ * bulk paths learn it here instead of in a walk of their own). */
 static int sqb_set_values(sqb *s, sqb_unit *u, const sqb_upsert_set *set, const crmsync_record *rec,
-			  const char *id, sqb_bval *ms, sqb_bval *bv, crmsync_error *err)
+			  const char *id, int check_names, sqb_bval *ms, sqb_bval *bv,
+			  crmsync_error *err)
 {
 	static const sqb_field msf = {.name = "SystemModstamp",
 				      .col = "crm_modstamp",
@@ -497,14 +500,29 @@ static int sqb_set_values(sqb *s, sqb_unit *u, const sqb_upsert_set *set, const 
 	ms->kind = SQLITE_NULL;
 	size_t c = 0;
 	for (size_t i = 0; i < set->npos; i++) {
-		int role = set->role[i];
-		if (role == SQB_ROLE_ID || role == SQB_ROLE_IGNORE)
-			continue;
+		const char *name;
 		crmsync_value v;
-		s->host->record_at(rec, i, NULL, &v);
-		int rc = role == SQB_ROLE_MODSTAMP
-			     ? sqb_bval_from(s, u, &msf, &v, id, ms, err)
-			     : sqb_bval_from(s, u, &u->fields[role], &v, id, &bv[c++], err);
+		s->host->record_at(rec, i, check_names ? &name : NULL, &v);
+		if (check_names && strcmp(name, set->names[i]) != 0 &&
+		    strcasecmp(name, set->names[i]) != 0)
+			return 1;
+		int role = set->role[i], rc;
+		if (role >= 0) {
+			const sqb_field *f = &u->fields[role];
+			sqb_bval *b = &bv[c++];
+			/* most values are text for a text field: as sqb_bval_from */
+			if (bk_is_text_type(v.type) && bk_is_text_type(f->type) &&
+			    v.len <= INT32_MAX) {
+				b->kind = SQLITE_TEXT;
+				b->s = v.u.s ? v.u.s : "";
+				b->len = (int)v.len;
+				continue;
+			}
+			rc = sqb_bval_from(s, u, f, &v, id, b, err);
+		} else if (role == SQB_ROLE_MODSTAMP)
+			rc = sqb_bval_from(s, u, &msf, &v, id, ms, err);
+		else
+			continue;
 		if (rc)
 			return rc;
 	}
@@ -523,7 +541,7 @@ static int sqb_upsert_one(sqb *s, sqb_unit *u, const crmsync_record *rec, uint8_
 	sqb_bval ms;
 	rc = sqb_set_id(s, u, set, rec, &id, &id_len, err);
 	if (!rc)
-		rc = sqb_set_values(s, u, set, rec, id, &ms, set->bv, err);
+		rc = sqb_set_values(s, u, set, rec, id, 0, &ms, set->bv, err);
 	if (rc)
 		return rc;
 	sqlite3_stmt *st = set->sel;
@@ -568,24 +586,10 @@ static int sqb_upsert_one(sqb *s, sqb_unit *u, const crmsync_record *rec, uint8_
 	return 0;
 }
 
-/* Does the record carry exactly the set's field list? */
-static int sqb_set_matches(sqb *s, const sqb_upsert_set *set, const crmsync_record *rec)
-{
-	if (s->host->record_count(rec) != set->npos)
-		return 0;
-	for (size_t i = 0; i < set->npos; i++) {
-		const char *name;
-		s->host->record_at(rec, i, &name, NULL);
-		if (strcmp(name, set->names[i]) != 0 && strcasecmp(name, set->names[i]) != 0)
-			return 0;
-	}
-	return 1;
-}
-
 static int sqb_bulk_prepare(sqb *s, sqb_unit *u, sqb_upsert_set *set, crmsync_error *err)
 {
 	sqlite3_str *q = sqlite3_str_new(s->db);
-	sqlite3_str_appendf(q, "INSERT INTO %s(id, crm_modstamp, sync_state", u->qname);
+	sqlite3_str_appendf(q, "INSERT OR FAIL INTO %s(id, crm_modstamp, sync_state", u->qname);
 	for (size_t i = 0; i < set->npos; i++)
 		if (set->role[i] >= 0)
 			sqlite3_str_appendf(q, ", %s", u->fields[set->role[i]].qcol);
@@ -625,7 +629,8 @@ static int sqb_bulk_prepare(sqb *s, sqb_unit *u, sqb_upsert_set *set, crmsync_er
 }
 
 /* SQB_BULK_ROWS records of ascending ids, some stored: their stored rows are
- * read with one statement, compared, and only the changed ones written. */
+ * read with one statement, compared, and only the changed ones written. 1,
+ * with nothing written, when a record's field list is not the set's. */
 static int sqb_upsert_chunk_lookup(sqb *s, sqb_unit *u, sqb_upsert_set *set,
 				   crmsync_record *const *recs, uint8_t *out, crmsync_error *err)
 {
@@ -640,8 +645,11 @@ static int sqb_upsert_chunk_lookup(sqb *s, sqb_unit *u, sqb_upsert_set *set,
 	for (size_t k = 0; k < N; k++) {
 		sqb_bval *bv = &set->bulk_bv[k * per];
 		if ((rc = sqb_set_id(s, u, set, recs[k], &ids[k], &lens[k], err)) ||
-		    (rc = sqb_set_values(s, u, set, recs[k], ids[k], &bv[set->ncols], bv, err)))
+		    (rc =
+			 sqb_set_values(s, u, set, recs[k], ids[k], 1, &bv[set->ncols], bv, err))) {
+			sqlite3_clear_bindings(st);
 			return rc;
+		}
 		sqlite3_bind_text(st, (int)k + 1, ids[k], lens[k], SQLITE_STATIC);
 		state[k] = 0;
 	}
@@ -687,13 +695,19 @@ static int sqb_upsert_chunk_lookup(sqb *s, sqb_unit *u, sqb_upsert_set *set,
 	return rc;
 }
 
-/* A first copy stores pages of records the store has never seen. When every
- * record of the page has one field list, the ids ascend (the engine pulls in
- * Id order) and no stored row, tombstones included, has an id between the
- * first and the last, every record is new: they are inserted SQB_BULK_ROWS
- * per statement, which saves most of the per-statement cost of a row (one
- * execution, halt and reset per row). *bulk says whether it did; otherwise
- * nothing was written and the caller takes the row-by-row path. */
+/* A first copy stores pages of records the store has never seen. When the
+ * ids ascend (the engine pulls in Id order) and no stored row, tombstones
+ * included, has an id between the first and the last, every record is new:
+ * they are inserted SQB_BULK_ROWS per statement, which saves most of the
+ * per-statement cost of a row (one execution, halt and reset per row). The
+ * statement is INSERT OR FAIL: no id can clash (the probe, and the write
+ * transaction held), and a multi-row INSERT that may ABORT keeps a statement
+ * journal of every page it touches (4% of the instructions of a row); should
+ * it fail all the same, the op's savepoint undoes the rows it wrote. A chunk
+ * of records whose field list is not the first record's, and every record
+ * after it, take the row-by-row path. *bulk says whether this function
+ * handled the page; otherwise nothing was written and the caller takes the
+ * row-by-row path. */
 static int sqb_upsert_bulk(sqb *s, sqb_unit *u, crmsync_record *const *recs, size_t n, uint8_t *out,
 			   int *bulk, crmsync_error *err)
 {
@@ -707,7 +721,7 @@ static int sqb_upsert_bulk(sqb *s, sqb_unit *u, crmsync_record *const *recs, siz
 	const char *first = NULL, *prev = NULL, *id = NULL;
 	int first_len = 0, prev_len = 0, id_len = 0;
 	for (size_t i = 0; i < n; i++) {
-		if ((i && !sqb_set_matches(s, set, recs[i])) ||
+		if (s->host->record_count(recs[i]) != set->npos ||
 		    sqb_set_id(s, u, set, recs[i], &id, &id_len, err))
 			return 0; /* the row-by-row path reports it */
 		if (prev) {
@@ -738,10 +752,13 @@ static int sqb_upsert_bulk(sqb *s, sqb_unit *u, crmsync_record *const *recs, siz
 		return rc;
 	size_t per = set->ncols + 1, i = 0;
 	if (r == SQLITE_ROW) { /* some are stored: look them up 64 at a time */
-		for (; i + SQB_BULK_ROWS <= n && !rc; i += SQB_BULK_ROWS)
-			rc = sqb_upsert_chunk_lookup(s, u, set, &recs[i], &out[i], err);
+		for (; i + SQB_BULK_ROWS <= n; i += SQB_BULK_ROWS)
+			if ((rc = sqb_upsert_chunk_lookup(s, u, set, &recs[i], &out[i], err)))
+				break;
+		if (rc < 0)
+			return rc;
 		u->last_new = 0;
-		for (; i < n && !rc; i++)
+		for (rc = 0; i < n && !rc; i++)
 			rc = sqb_upsert_one(s, u, recs[i], &out[i], err);
 		*bulk = 1;
 		return rc;
@@ -752,15 +769,20 @@ static int sqb_upsert_bulk(sqb *s, sqb_unit *u, crmsync_record *const *recs, siz
 		for (size_t k = 0; k < SQB_BULK_ROWS; k++) {
 			sqb_bval *bv = &set->bulk_bv[k * per];
 			sqb_set_id(s, u, set, recs[i + k], &id, &id_len, err);
-			rc = sqb_set_values(s, u, set, recs[i + k], id, &bv[set->ncols], bv, err);
-			if (rc) {
-				sqlite3_clear_bindings(st);
-				return rc;
-			}
+			if ((rc = sqb_set_values(s, u, set, recs[i + k], id, 1, &bv[set->ncols], bv,
+						 err)))
+				break;
 			sqlite3_bind_text(st, p++, id, id_len, SQLITE_STATIC);
 			sqb_bind_bval(st, p++, &bv[set->ncols]);
 			for (size_t c = 0; c < set->ncols; c++)
 				sqb_bind_bval(st, p++, &bv[c]);
+		}
+		if (rc) {
+			sqlite3_clear_bindings(st);
+			if (rc < 0)
+				return rc;
+			rc = 0; /* another field list: row by row from this chunk on */
+			break;
 		}
 		r = sqlite3_step(st);
 		sqlite3_reset(st);
