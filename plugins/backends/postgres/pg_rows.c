@@ -617,73 +617,63 @@ static void pgb_buf_copy_field(pgb *s, pgb_buf *b, const char *v, size_t len)
 	pgb_buf_add(s, b, v + run, len - run);
 }
 
-/* The page as COPY text rows (id, crm_modstamp, sync_state, the columns in
- * record order), if its ids ascend; first and last get the first and the last id.
- * 0: built; 1: not a page for COPY, or a value the one-statement path
+/* Text both paths store as it is and COPY needs no escape for: printable
+ * ASCII but the backslash (most CRM values). One pass instead of the UTF-8
+ * check, the NUL check and the escape scan. */
+static int pgb_copy_plain(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c < 0x20 || c >= 0x7f || c == '\\')
+			return 0;
+	}
+	return 1;
+}
+
+/* Append one record's COPY text row: id, crm_modstamp, sync_state, then the
+ * columns in record order. 0, or -1 for a value the one-statement path
  * reports (err is set, and that path sets it again the same way). */
-static int pgb_copy_rows(pgb *s, pgb_unit *u, const pgb_run *run, crmsync_record *const *recs,
-			 size_t n, pgb_buf *rows, crmsync_value *first, crmsync_value *last,
-			 crmsync_error *err)
+static int pgb_copy_row(pgb *s, pgb_unit *u, const pgb_run *run, const crmsync_record *rec,
+			const crmsync_value *id, pgb_buf *rows, crmsync_error *err)
 {
 	static const pgb_field msf = {.name = "SystemModstamp",
 				      .col = "crm_modstamp",
 				      .type = CRMSYNC_DATETIME,
 				      .kind = PGB_K_TEXT};
-	int bad = 0;
-	for (size_t k = 0; k < n && !bad; k++) {
-		char rid[64], buf[64];
-		const char *rids = NULL;
-		crmsync_value id = {0}, ms = {0};
-		ms.type = CRMSYNC_NULL;
-		/* the id and modstamp first, whatever their place in the record */
-		for (size_t i = 0; i < run->npos; i++) {
-			if (run->role[i] == PGB_ROLE_ID)
-				s->host->record_at(recs[k], i, NULL, &id);
-			else if (run->role[i] == PGB_ROLE_MODSTAMP)
-				s->host->record_at(recs[k], i, NULL, &ms);
-		}
-		if (!bk_is_text_type(id.type) || id.len == 0 || !id.u.s ||
-		    !bk_utf8_valid((const unsigned char *)id.u.s, id.len) ||
-		    memchr(id.u.s, 0, id.len)) {
-			bad = 1;
-			break;
-		}
-		if (k) { /* strictly ascending, as bytes */
-			int c = memcmp(last->u.s, id.u.s, last->len < id.len ? last->len : id.len);
-			if (c > 0 || (c == 0 && last->len >= id.len)) {
-				bad = 1;
-				break;
-			}
-		} else
-			*first = id;
-		*last = id;
-		rids = pgb_rec_id(s, recs[k], rid, sizeof rid);
-		pgb_buf_copy_field(s, rows, id.u.s, id.len);
+	char rid[64], buf[64];
+	size_t rl = id->len < sizeof rid - 1 ? id->len : sizeof rid - 1;
+	memcpy(rid, id->u.s, rl); /* as pgb_rec_id gives it */
+	rid[rl] = 0;
+	crmsync_value ms = {.type = CRMSYNC_NULL};
+	for (size_t i = 0; i < run->npos; i++)
+		if (run->role[i] == PGB_ROLE_MODSTAMP)
+			s->host->record_at(rec, i, NULL, &ms);
+	const char *t;
+	size_t len;
+	pgb_buf_copy_field(s, rows, id->u.s, id->len);
+	if (pgb_value_text(s, u, &msf, &ms, rid, &t, &len, buf, sizeof buf, err))
+		return -1;
+	pgb_buf_add(s, rows, "\t", 1);
+	pgb_buf_copy_field(s, rows, t, len);
+	pgb_buf_add(s, rows, "\tsynced", 7);
+	for (size_t i = 0; i < run->npos; i++) {
+		if (run->role[i] < 0)
+			continue;
+		const pgb_field *f = &u->fields[run->role[i]];
+		crmsync_value v;
+		s->host->record_at(rec, i, NULL, &v);
 		pgb_buf_add(s, rows, "\t", 1);
-		const char *t;
-		size_t len;
-		if (pgb_value_text(s, u, &msf, &ms, rids, &t, &len, buf, sizeof buf, err)) {
-			bad = 1;
-			break;
+		if (bk_is_text_type(f->type) && bk_is_text_type(v.type) &&
+		    (v.len == 0 || (v.u.s && pgb_copy_plain(v.u.s, v.len)))) {
+			pgb_buf_add(s, rows, v.len ? v.u.s : "", v.len);
+			continue;
 		}
+		if (pgb_value_text(s, u, f, &v, rid, &t, &len, buf, sizeof buf, err))
+			return -1;
 		pgb_buf_copy_field(s, rows, t, len);
-		pgb_buf_add(s, rows, "\tsynced", 7);
-		for (size_t i = 0; i < run->npos; i++) {
-			if (run->role[i] < 0)
-				continue;
-			crmsync_value v;
-			s->host->record_at(recs[k], i, NULL, &v);
-			if (pgb_value_text(s, u, &u->fields[run->role[i]], &v, rids, &t, &len, buf,
-					   sizeof buf, err)) {
-				bad = 1;
-				break;
-			}
-			pgb_buf_add(s, rows, "\t", 1);
-			pgb_buf_copy_field(s, rows, t, len);
-		}
-		pgb_buf_add(s, rows, "\n", 1);
 	}
-	return bad || rows->oom;
+	pgb_buf_add(s, rows, "\n", 1);
+	return 0;
 }
 
 /* Undo a COPY attempt that failed, unless the connection is gone. */
@@ -693,17 +683,75 @@ static int pgb_copy_undo(pgb *s, pgb_unit *u, PGresult *why, crmsync_error *err)
 		return pgb_fail(s, err, why, "unit %s: storing a page", u->name);
 	const char *m = why ? PQresultErrorField(why, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 	s->host->log(s->self, CRMSYNC_LOG_DEBUG,
-		     "unit %s: a page of new records was not copied (%s): storing it record by "
-		     "record",
+		     "unit %s: a page of new records was not copied (%s): storing it with "
+		     "the upsert statement",
 		     u->name, m ? m : "no result");
 	PQclear(why);
 	return pgb_exec(s, "ROLLBACK TO SAVEPOINT pgb_copy; RELEASE SAVEPOINT pgb_copy",
 			"storing a page", err);
 }
 
+#define PGB_COPY_CHUNK 65536 /* bytes: the server parses while we format */
+
+/* The ids of recs[0..n): valid text, strictly ascending as bytes. 0, or 1
+ * when they are not (the one-statement path takes the page). */
+static int pgb_copy_ids(pgb *s, const pgb_run *run, crmsync_record *const *recs, size_t n,
+			crmsync_value *ids)
+{
+	size_t idpos = 0;
+	for (size_t i = 0; i < run->npos; i++)
+		if (run->role[i] == PGB_ROLE_ID)
+			idpos = i;
+	for (size_t k = 0; k < n; k++) {
+		crmsync_value *id = &ids[k];
+		if (s->host->record_at(recs[k], idpos, NULL, id) || !bk_is_text_type(id->type) ||
+		    id->len == 0 || !id->u.s ||
+		    !bk_utf8_valid((const unsigned char *)id->u.s, id->len) ||
+		    memchr(id->u.s, 0, id->len))
+			return 1;
+		if (k) {
+			const crmsync_value *p = &ids[k - 1];
+			int c = memcmp(p->u.s, id->u.s, p->len < id->len ? p->len : id->len);
+			if (c > 0 || (c == 0 && p->len >= id->len))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* Is any id between the first and the last stored (tombstones included)?
+ * 1 yes, 0 no, -1 the probe failed (*res keeps the failure, or NULL). (Under
+ * a collation other than C the range may miss a stored id of the page: the
+ * unique index on id then fails the COPY, which falls back.) */
+static int pgb_copy_probe(pgb *s, pgb_unit *u, const crmsync_value *first,
+			  const crmsync_value *last, PGresult **res)
+{
+	pgb_buf q = {0};
+	char *a = s->host->alloc(first->len + 1), *b = s->host->alloc(last->len + 1);
+	pgb_buf_printf(s, &q, "SELECT 1 FROM %s WHERE id BETWEEN $1 AND $2 LIMIT 1", u->qname);
+	int rc = -1;
+	*res = NULL;
+	if (a && b && !q.oom && q.p) {
+		memcpy(a, first->u.s, first->len);
+		a[first->len] = 0;
+		memcpy(b, last->u.s, last->len);
+		b[last->len] = 0;
+		const char *p[2] = {a, b};
+		*res = PQexecParams(s->conn, q.p, 2, NULL, p, NULL, NULL, 0);
+		if (PQresultStatus(*res) == PGRES_TUPLES_OK)
+			rc = PQntuples(*res) > 0;
+	}
+	pgb_buf_free(s, &q);
+	s->host->free(a);
+	s->host->free(b);
+	return rc;
+}
+
 /* recs[0..n) (same fields, distinct ids) by COPY when they are new records
- * of ascending ids: *done says whether it stored them (out filled);
- * otherwise nothing was written and the one-statement path stores them. */
+ * of ascending ids: *done says whether it stored them (out filled) or failed
+ * for good (a lost connection); otherwise nothing was written and the
+ * one-statement path stores them. The rows are formatted and sent in chunks,
+ * so that the server inserts while the rest is formatted. */
 static int pgb_upsert_copy(pgb *s, pgb_unit *u, crmsync_record *const *recs, size_t n, uint8_t *out,
 			   int *done, crmsync_error *err)
 {
@@ -717,7 +765,8 @@ static int pgb_upsert_copy(pgb *s, pgb_unit *u, crmsync_record *const *recs, siz
 	pgb_run run = {0};
 	pgb_buf rows = {0}, q = {0};
 	PGresult *r = NULL;
-	if (pgb_run_setup(s, u, recs[0], &run, err))
+	crmsync_value *ids = s->host->alloc(n * sizeof *ids);
+	if (!ids || pgb_run_setup(s, u, recs[0], &run, err))
 		goto out; /* the one-statement path reports it */
 	size_t nid = 0, nms = 0;
 	for (size_t i = 0; i < run.npos; i++) {
@@ -726,10 +775,7 @@ static int pgb_upsert_copy(pgb *s, pgb_unit *u, crmsync_record *const *recs, siz
 		if (run.role[i] >= 0 && !pgb_copy_decl_ok(u->fields[run.role[i]].decl))
 			goto out;
 	}
-	if (nid != 1 || nms > 1)
-		goto out;
-	crmsync_value first = {0}, last = {0};
-	if (pgb_copy_rows(s, u, &run, recs, n, &rows, &first, &last, err))
+	if (nid != 1 || nms > 1 || pgb_copy_ids(s, &run, recs, n, ids))
 		goto out;
 	pgb_buf_printf(s, &q, "COPY %s(id, crm_modstamp, sync_state", u->qname);
 	for (size_t i = 0; i < run.npos; i++)
@@ -738,74 +784,60 @@ static int pgb_upsert_copy(pgb *s, pgb_unit *u, crmsync_record *const *recs, siz
 	pgb_buf_puts(s, &q, ") FROM STDIN");
 	if (q.oom)
 		goto out;
-	/* Any stored id, tombstones included, between the first and the last
-	 * makes the page one for the one-statement path. (Under a collation
-	 * other than C the range may miss a stored id of the page: the unique
-	 * index on id then fails the COPY, which falls back.) */
-	char *a = s->host->alloc(first.len + 1), *b = s->host->alloc(last.len + 1);
-	pgb_buf probe = {0};
-	pgb_buf_printf(s, &probe, "SELECT 1 FROM %s WHERE id BETWEEN $1 AND $2 LIMIT 1", u->qname);
-	rc = a && b ? pgb_buf_ok(s, &probe, err)
-		    : pgb_errf(s, err, CRMSYNC_ENOMEM, "unit %s: out of memory", u->name);
-	if (!rc) {
-		memcpy(a, first.u.s, first.len);
-		a[first.len] = 0;
-		memcpy(b, last.u.s, last.len);
-		b[last.len] = 0;
-		const char *p[2] = {a, b};
-		rc = pgb_exec(s, "SAVEPOINT pgb_copy", "storing a page", err);
-		if (!rc) {
-			r = PQexecParams(s->conn, probe.p, 2, NULL, p, NULL, NULL, 0);
-			if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-				rc = pgb_copy_undo(s, u, r, err);
-				r = NULL;
-				goto probed;
-			}
-			int stored = PQntuples(r) > 0;
-			PQclear(r);
-			r = NULL;
-			if (stored) {
-				rc = pgb_exec(s, "RELEASE SAVEPOINT pgb_copy", "storing a page",
-					      err);
-				goto probed;
-			}
-			r = PQexec(s->conn, q.p);
-			if (PQresultStatus(r) != PGRES_COPY_IN) {
-				rc = pgb_copy_undo(s, u, r, err);
-				r = NULL;
-				goto probed;
-			}
-			PQclear(r);
-			r = NULL;
-			if (PQputCopyData(s->conn, rows.p, (int)rows.len) != 1 ||
-			    PQputCopyEnd(s->conn, NULL) != 1) {
-				rc = pgb_copy_undo(s, u, NULL, err);
-				goto probed;
-			}
-			r = PQgetResult(s->conn);
-			for (PGresult *more; (more = PQgetResult(s->conn));)
-				PQclear(more);
-			if (PQresultStatus(r) != PGRES_COMMAND_OK ||
-			    strtoull(PQcmdTuples(r), NULL, 10) != n) {
-				rc = pgb_copy_undo(s, u, r, err);
-				r = NULL;
-				goto probed;
-			}
+	*done = 1; /* from here on, a failure is the page's unless undone */
+	rc = pgb_exec(s, "SAVEPOINT pgb_copy", "storing a page", err);
+	if (rc)
+		goto out;
+	int stored = pgb_copy_probe(s, u, &ids[0], &ids[n - 1], &r);
+	if (stored != 0) {
+		if (stored > 0)
 			rc = pgb_exec(s, "RELEASE SAVEPOINT pgb_copy", "storing a page", err);
-			if (!rc) {
-				memset(out, CRMSYNC_OUT_NEW, n);
-				*done = 1;
-			}
+		else {
+			rc = pgb_copy_undo(s, u, r, err);
+			r = NULL;
+		}
+		*done = rc != 0;
+		goto out;
+	}
+	PQclear(r);
+	r = PQexec(s->conn, q.p);
+	if (PQresultStatus(r) != PGRES_COPY_IN) {
+		rc = pgb_copy_undo(s, u, r, err);
+		r = NULL;
+		*done = rc != 0;
+		goto out;
+	}
+	PQclear(r);
+	r = NULL;
+	int bad = 0, sent = 1;
+	for (size_t k = 0; k < n && !bad && sent; k++) {
+		bad = pgb_copy_row(s, u, &run, recs[k], &ids[k], &rows, err) || rows.oom;
+		if (!bad && (rows.len >= PGB_COPY_CHUNK || k == n - 1)) {
+			sent = PQputCopyData(s->conn, rows.p, (int)rows.len) == 1;
+			rows.len = 0;
 		}
 	}
-probed:
-	if (rc)
-		*done = 1; /* the error is the page's */
-	pgb_buf_free(s, &probe);
-	s->host->free(a);
-	s->host->free(b);
+	if (sent)
+		sent =
+		    PQputCopyEnd(s->conn, bad ? "a value is for the upsert statement" : NULL) == 1;
+	if (sent) {
+		r = PQgetResult(s->conn);
+		for (PGresult *more; (more = PQgetResult(s->conn));)
+			PQclear(more);
+	}
+	if (!sent || bad || PQresultStatus(r) != PGRES_COMMAND_OK ||
+	    strtoull(PQcmdTuples(r), NULL, 10) != n) {
+		rc = pgb_copy_undo(s, u, r, err);
+		r = NULL;
+		*done = rc != 0;
+		goto out;
+	}
+	rc = pgb_exec(s, "RELEASE SAVEPOINT pgb_copy", "storing a page", err);
+	if (!rc)
+		memset(out, CRMSYNC_OUT_NEW, n);
 out:
 	PQclear(r);
+	s->host->free(ids);
 	pgb_buf_free(s, &q);
 	pgb_buf_free(s, &rows);
 	pgb_run_free(s, &run);
