@@ -223,10 +223,32 @@ static const char *const texts[] = {
     "\\\\t\\n not escapes",
     longtext,
     "NULL",
+    "0123456\t89abcdef", /* the special bytes at each place of an 8-byte word */
+    "tab at nine\there and \\ at 24",
+    "abcdefgh\\jklmnop\nrst",
+    "ctrl \x01 and del \x7f",
+    "12345678\xc3\xa9",
 };
 #define NTEXTS (sizeof texts / sizeof *texts)
-static const double dbls[] = {0.1, 1e300, 12345678901234.56, -0.0, 5e-324, -1.7976931348623157e308,
-			      3};
+static const double dbls[] = {0.1,
+			      1e300,
+			      12345678901234.56,
+			      -0.0,
+			      5e-324,
+			      -1.7976931348623157e308,
+			      3,
+			      0.05,
+			      -0.5,
+			      1234.5678,
+			      999999999999999.9,
+			      0.30000000000000004,
+			      1e-5,
+			      -123.45,
+			      100.01,
+			      1e15,
+			      -999999999999999.0,
+			      2.675,
+			      9007199254740993.0};
 #define NDBLS (sizeof dbls / sizeof *dbls)
 static const int64_t ints[] = {INT64_MAX, INT64_MIN, 0, -1, 42};
 #define NINTS (sizeof ints / sizeof *ints)

@@ -248,7 +248,7 @@ static int pgb_same_fields(pgb *s, const crmsync_record *a, const crmsync_record
 		const char *x, *y;
 		s->host->record_at(a, i, &x, NULL);
 		s->host->record_at(b, i, &y, NULL);
-		if (x != y && strcasecmp(x, y) != 0)
+		if (x != y && strcmp(x, y) != 0 && strcasecmp(x, y) != 0)
 			return 0;
 	}
 	return 1;
@@ -583,12 +583,19 @@ static int pgb_copy_table_ok(pgb *s, pgb_unit *u, crmsync_error *err)
 	return u->copy_ok > 0;
 }
 
+static int pgb_copy_plain(const char *p, size_t n);
+static inline void pgb_copy_add(pgb *s, pgb_buf *b, const char *str, size_t n);
+
 /* One field of a COPY text row: \N for null, else the text with backslash,
  * newline, carriage return and tab escaped. */
 static void pgb_buf_copy_field(pgb *s, pgb_buf *b, const char *v, size_t len)
 {
 	if (!v) {
 		pgb_buf_add(s, b, "\\N", 2);
+		return;
+	}
+	if (pgb_copy_plain(v, len)) {
+		pgb_copy_add(s, b, v, len);
 		return;
 	}
 	size_t run = 0;
@@ -622,12 +629,94 @@ static void pgb_buf_copy_field(pgb *s, pgb_buf *b, const char *v, size_t len)
  * check, the NUL check and the escape scan. */
 static int pgb_copy_plain(const char *p, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
+	/* eight bytes at a time: any byte >= 0x80, < 0x20, 0x7f or '\\'? */
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t v, x, y;
+		memcpy(&v, p + i, 8);
+		x = v ^ (ones * 0x7f);
+		y = v ^ (ones * '\\');
+		if ((v | ((v - ones * 0x20) & ~v) | ((x - ones) & ~x) | ((y - ones) & ~y)) & high)
+			return 0;
+	}
+	for (; i < n; i++) {
 		unsigned char c = (unsigned char)p[i];
 		if (c < 0x20 || c >= 0x7f || c == '\\')
 			return 0;
 	}
 	return 1;
+}
+
+/* pgb_buf_add, inline while the buffer has room (a row appends some 70
+ * pieces). */
+static inline void pgb_copy_add(pgb *s, pgb_buf *b, const char *str, size_t n)
+{
+	if (b->len + n < b->cap) {
+		memcpy(b->p + b->len, str, n);
+		b->len += n;
+		b->p[b->len] = 0;
+	} else
+		pgb_buf_add(s, b, str, n);
+}
+
+/* An integer as decimal text, as "%" PRId64 prints it; buf has 24 bytes. */
+static size_t pgb_copy_int(int64_t i, char *buf)
+{
+	char tmp[24];
+	size_t nd = 0, len = 0;
+	uint64_t u = i < 0 ? (uint64_t)0 - (uint64_t)i : (uint64_t)i;
+	do {
+		tmp[nd++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (i < 0)
+		buf[len++] = '-';
+	while (nd)
+		buf[len++] = tmp[--nd];
+	return len;
+}
+
+/* A double as decimal text that float8in reads back as exactly d, without
+ * printf and strtod, for the values money and counts hold: at most 15 digits,
+ * 4 of them decimals. The text of m / 10^k reads back as the double nearest
+ * m / 10^k, and so does the division m / 10^k of two exact doubles (both are
+ * correctly rounded): when the division gives d, the text stores d. 0 for
+ * other values (the caller formats them the general way). buf has 32 bytes. */
+static size_t pgb_copy_double(double d, char *buf)
+{
+	static const double p10[] = {1, 10, 100, 1000, 10000};
+	if (!(fabs(d) < 1e15)) /* NaN and the infinities too */
+		return 0;
+	if (d == 0) { /* -0 too: the CRM's numbers are decimals */
+		buf[0] = '0';
+		return 1;
+	}
+	for (size_t k = 0; k < sizeof p10 / sizeof *p10; k++) {
+		double m = nearbyint(d * p10[k]);
+		if (m / p10[k] != d)
+			continue;
+		char tmp[24];
+		size_t nd = 0, len = 0;
+		uint64_t u = (uint64_t)fabs(m);
+		do {
+			tmp[nd++] = (char)('0' + u % 10);
+			u /= 10;
+		} while (u);
+		while (nd <= k) /* a digit before the point */
+			tmp[nd++] = '0';
+		if (m < 0)
+			buf[len++] = '-';
+		while (nd > k)
+			buf[len++] = tmp[--nd];
+		if (k) {
+			buf[len++] = '.';
+			while (nd)
+				buf[len++] = tmp[--nd];
+		}
+		return len;
+	}
+	return 0;
 }
 
 /* Append one record's COPY text row: id, crm_modstamp, sync_state, then the
@@ -653,26 +742,41 @@ static int pgb_copy_row(pgb *s, pgb_unit *u, const pgb_run *run, const crmsync_r
 	pgb_buf_copy_field(s, rows, id->u.s, id->len);
 	if (pgb_value_text(s, u, &msf, &ms, rid, &t, &len, buf, sizeof buf, err))
 		return -1;
-	pgb_buf_add(s, rows, "\t", 1);
+	pgb_copy_add(s, rows, "\t", 1);
 	pgb_buf_copy_field(s, rows, t, len);
-	pgb_buf_add(s, rows, "\tsynced", 7);
+	pgb_copy_add(s, rows, "\tsynced", 7);
 	for (size_t i = 0; i < run->npos; i++) {
 		if (run->role[i] < 0)
 			continue;
 		const pgb_field *f = &u->fields[run->role[i]];
 		crmsync_value v;
 		s->host->record_at(rec, i, NULL, &v);
-		pgb_buf_add(s, rows, "\t", 1);
+		pgb_copy_add(s, rows, "\t", 1);
+		/* the common values without pgb_value_text's general formatting:
+		 * the same text, or for a double column text of the same double */
 		if (bk_is_text_type(f->type) && bk_is_text_type(v.type) &&
 		    (v.len == 0 || (v.u.s && pgb_copy_plain(v.u.s, v.len)))) {
-			pgb_buf_add(s, rows, v.len ? v.u.s : "", v.len);
+			pgb_copy_add(s, rows, v.len ? v.u.s : "", v.len);
+			continue;
+		}
+		int64_t iv;
+		double dv;
+		if ((f->kind == PGB_K_INT8 || f->kind == PGB_K_INT2) &&
+		    (f->type == CRMSYNC_INTEGER || f->type == CRMSYNC_BOOLEAN) &&
+		    bk_value_int(f->type, &v, &iv)) {
+			pgb_copy_add(s, rows, buf, pgb_copy_int(iv, buf));
+			continue;
+		}
+		if (f->kind == PGB_K_FLOAT8 && f->type == CRMSYNC_DOUBLE &&
+		    bk_value_double(&v, &dv) && (len = pgb_copy_double(dv, buf)) > 0) {
+			pgb_copy_add(s, rows, buf, len);
 			continue;
 		}
 		if (pgb_value_text(s, u, f, &v, rid, &t, &len, buf, sizeof buf, err))
 			return -1;
 		pgb_buf_copy_field(s, rows, t, len);
 	}
-	pgb_buf_add(s, rows, "\n", 1);
+	pgb_copy_add(s, rows, "\n", 1);
 	return 0;
 }
 
