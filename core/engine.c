@@ -436,7 +436,7 @@ struct idle_ctx {
 };
 
 static int idle_cb(void *ud, size_t i, int status, const sf_page *page, const char *code,
-		   const char *message, cs_error *err)
+		   const char *message, int schema_changed, cs_error *err)
 {
 	struct idle_ctx *ic = ud;
 	cs_unit *u = ic->units[i];
@@ -446,10 +446,13 @@ static int idle_cb(void *ud, size_t i, int status, const sf_page *page, const ch
 	(void)err;
 	if (!local)
 		return CRMSYNC_ENOMEM;
-	u->idle = page != NULL && page->total_size <= (int64_t)page->count;
+	u->idle = page != NULL && page->total_size <= (int64_t)page->count && !schema_changed;
 	if (!page)
 		cs_debug(u->decl->name, "change check failed (%d %s: %s): will pull", status, code,
 			 message);
+	else if (schema_changed)
+		cs_debug(u->decl->name, "%s's describe changed: schema and pull run",
+			 u->decl->sobject);
 	for (size_t k = 0; page && u->idle && k < page->count; k++) {
 		const cs_record *r = page->records[k];
 		const char *id = cs_record_str(r, "Id");
@@ -481,18 +484,20 @@ static int idle_cb(void *ud, size_t i, int status, const sf_page *page, const ch
 	return 0;
 }
 
-/* Ask every unit "anything changed since your watermark (less the overlap)?"
- * in one composite request. Units found idle skip schema and pull this cycle. */
+/* Ask every unit "anything changed since your watermark (less the overlap), or
+ * in your describe?" in composite requests (one API call per five units).
+ * Units found idle skip schema and pull this cycle. */
 static int engine_idle_check(cs_engine *e, cs_error *err)
 {
 	sf_multi_query *q = calloc(e->nunits ? e->nunits : 1, sizeof *q);
 	sf_buf *soql = calloc(e->nunits ? e->nunits : 1, sizeof *soql);
 	sf_query_opts *opts = calloc(e->nunits ? e->nunits : 1, sizeof *opts);
 	cs_unit **units = calloc(e->nunits ? e->nunits : 1, sizeof *units);
+	char(*since)[64] = calloc(e->nunits ? e->nunits : 1, sizeof *since);
 	size_t n = 0;
 	int rc = 0;
 
-	if (!q || !soql || !opts || !units) {
+	if (!q || !soql || !opts || !units || !since) {
 		rc = cs_err(err, CRMSYNC_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -533,6 +538,16 @@ static int engine_idle_check(cs_engine *e, cs_error *err)
 		q[n].soql = soql[n].s;
 		q[n].all = isdel;
 		q[n].opts = &opts[n];
+		/* the schema too (a field shown to the sync user, a new custom
+		 * field): the describe this process has, else the one the unit's
+		 * table was laid out from */
+		const char *lm = sf_describe_last_modified(e->sf, u->decl->sobject);
+		if (!lm && e->b->state_get(e->bs, u->decl->name, "describe_lm", since[n],
+					   sizeof since[n], err) > 0)
+			lm = since[n];
+		cs_err_clear(err);
+		q[n].describe_sobject = lm ? u->decl->sobject : NULL;
+		q[n].describe_since = lm;
 		units[n++] = u;
 	}
 	cs_err_clear(err);
@@ -552,6 +567,7 @@ out:
 	free(q);
 	free(opts);
 	free(units);
+	free(since);
 	return rc;
 }
 

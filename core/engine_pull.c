@@ -3,8 +3,8 @@
  * Pull is keyset paging on (SystemModstamp, Id) with queryAll where the object
  * has IsDeleted, so deletes and merges arrive in the same ordered stream as
  * updates. The first copy pages on Id instead (cs_pull_turn says why) and
- * ends with the watermark of the moment it began. Each page is one backend transaction together with the watermark
- * that covers it: a crash at any point resumes at the last committed page. An
+ * ends with the watermark of the moment it began. Each page is one backend transaction together
+ * with the watermark that covers it: a crash at any point resumes at the last committed page. An
  * incremental cycle starts `overlap` before the watermark so rows committed
  * late with an older stamp are not missed; rows already stored with the same
  * stamp are skipped by the backend at no write cost.
@@ -286,9 +286,13 @@ int cs_pull_schema(cs_engine *e, cs_unit *u, cs_error *err)
 	u->schema_ensured = true;
 	if ((rc = refill_check(e, u, err)))
 		return rc;
-	/* what the idle check needs to know without a describe */
+	/* what the idle check needs to know without a describe: whether to ask
+	 * queryAll, and since when the describe the table follows is current */
 	if ((rc = e->b->state_set(e->bs, u->decl->name, "has_isdeleted",
 				  u->has_isdeleted ? "1" : "0", err)))
+		return rc;
+	const char *lm = sf_describe_last_modified(e->sf, u->decl->sobject);
+	if (lm && (rc = e->b->state_set(e->bs, u->decl->name, "describe_lm", lm, err)))
 		return rc;
 	if (changed)
 		cs_info(u->decl->name, "schema: %zu fields synced", u->nfields);
@@ -1072,8 +1076,8 @@ int cs_pull_turn(cs_engine *e, cs_unit *u, cs_error *err)
 				snprintf(wm, sizeof wm, "%lld", (long long)u->copy_from_ms);
 				rc = e->b->state_set(e->bs, u->decl->name, "watermark", wm, err);
 				if (!rc) /* a later first copy (a reset store) starts afresh */
-					rc = e->b->state_set(e->bs, u->decl->name, "copy_cursor", "",
-							     err);
+					rc = e->b->state_set(e->bs, u->decl->name, "copy_cursor",
+							     "", err);
 			}
 			if (!rc && initial)
 				rc =
@@ -1091,7 +1095,8 @@ int cs_pull_turn(cs_engine *e, cs_unit *u, cs_error *err)
 				if (u->total_expected >= 0 && e->tty)
 					progress(e, u, true);
 				cs_info(u->decl->name, "%s done: %lld records",
-					u->refill ? "refill" : "initial copy", (long long)u->pulled);
+					u->refill ? "refill" : "initial copy",
+					(long long)u->pulled);
 				u->refill = false;
 			}
 			break;

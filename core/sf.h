@@ -110,6 +110,9 @@ typedef struct sf_describe {
  * sf_client_free (a refreshed describe does not free the previous one). */
 int sf_describe_object(sf_client *c, const char *type, const sf_describe **out, int *changed,
 		       cs_error *err);
+/* The Last-Modified of the cached describe of `type` (an HTTP date), or NULL
+ * when none is cached. */
+const char *sf_describe_last_modified(sf_client *c, const char *type);
 /* The readable fields intersected with `wanted` (NULL-terminated API names,
  * matched case-insensitively; NULL means all readable). "Id" is always included.
  * *out is a malloc'ed array (free() it) of descriptors borrowed from d. Wanted
@@ -261,12 +264,14 @@ typedef struct sf_sub_result {
 	char *error_message;
 } sf_sub_result;
 
-/* Send the GET subrequests `urls` (paths such as those of sf_query_url) in one
- * POST /composite per 25 (one API call each). out must hold n results; free
- * them with sf_sub_results_free. A failing subrequest is reported in its result,
- * not as a failure of the call. */
-int sf_composite_get(sf_client *c, const char *const *urls, size_t n, sf_sub_result *out,
-		     cs_error *err);
+/* Send the GET subrequests `urls` (paths such as those of sf_query_url) in
+ * POST /composite requests of at most 25 subrequests, of which at most 5
+ * queries (Salesforce's limits; one API call each). ims, when not NULL, gives
+ * each subrequest an If-Modified-Since (NULL: none). out must hold n results;
+ * free them with sf_sub_results_free. A failing subrequest is reported in its
+ * result, not as a failure of the call. */
+int sf_composite_get(sf_client *c, const char *const *urls, const char *const *ims, size_t n,
+		     sf_sub_result *out, cs_error *err);
 void sf_sub_results_free(sf_sub_result *r, size_t n);
 /* "/services/data/vNN.N/query?q=<encoded soql>" into b. */
 int sf_query_url(sf_client *c, sf_buf *b, const char *soql);

@@ -1,6 +1,7 @@
 /*
  * sf_composite.c - several GET subrequests in one POST /composite (one API
- * call for up to 25), so an idle cycle asks every unit "anything new?" at once;
+ * call for up to 25, of which up to 5 queries), so an idle cycle asks five
+ * units "anything new?" per call;
  * and GET /limits, the other call that reads org state rather than records.
  */
 #include "config.h"
@@ -10,7 +11,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Salesforce's limits per composite request: 25 subrequests, of which at
+ * most 5 query operations (query, queryAll, query more) or sObject
+ * Collections. */
 #define SF_COMPOSITE_MAX 25
+#define SF_COMPOSITE_QUERIES 5
+
+/* Does a subrequest count against SF_COMPOSITE_QUERIES? */
+static int sf_composite_is_query(const char *url)
+{
+	const char *p = strchr(url + 15, '/'); /* after /services/data/vNN.N */
+	return p && (strncmp(p, "/query", 6) == 0 || strncmp(p, "/composite/sobjects", 19) == 0);
+}
 
 void sf_sub_results_free(sf_sub_result *r, size_t n)
 {
@@ -22,8 +34,8 @@ void sf_sub_results_free(sf_sub_result *r, size_t n)
 	}
 }
 
-static int sf_composite_batch(sf_client *c, const char *const *urls, size_t n, sf_sub_result *out,
-			      cs_error *err)
+static int sf_composite_batch(sf_client *c, const char *const *urls, const char *const *ims,
+			      size_t n, sf_sub_result *out, cs_error *err)
 {
 	json_t *body = json_object(), *arr = json_array(), *res = NULL;
 	sf_buf url = {0};
@@ -46,8 +58,12 @@ static int sf_composite_batch(sf_client *c, const char *const *urls, size_t n, s
 				     "composite: subrequest %zu is not a /services/data/ path", i);
 			goto out;
 		}
-		if (json_array_append_new(arr, json_pack("{s:s,s:s,s:s}", "method", "GET", "url",
-							 urls[i], "referenceId", ref))) {
+		json_t *sub =
+		    json_pack("{s:s,s:s,s:s}", "method", "GET", "url", urls[i], "referenceId", ref);
+		if (sub && ims && ims[i])
+			json_object_set_new(sub, "httpHeaders",
+					    json_pack("{s:s}", "If-Modified-Since", ims[i]));
+		if (json_array_append_new(arr, sub)) {
 			rc = sf_fail(c, SF_E_NOMEM, err, "out of memory");
 			goto out;
 		}
@@ -112,16 +128,25 @@ out:
 	return rc;
 }
 
-int sf_composite_get(sf_client *c, const char *const *urls, size_t n, sf_sub_result *out,
-		     cs_error *err)
+int sf_composite_get(sf_client *c, const char *const *urls, const char *const *ims, size_t n,
+		     sf_sub_result *out, cs_error *err)
 {
 	int rc;
 
 	sf_ok(c);
 	memset(out, 0, n * sizeof *out);
-	for (size_t base = 0; base < n; base += SF_COMPOSITE_MAX) {
-		size_t k = n - base < SF_COMPOSITE_MAX ? n - base : SF_COMPOSITE_MAX;
-		if ((rc = sf_composite_batch(c, urls + base, k, out + base, err)))
+	for (size_t base = 0, k; base < n; base += k) {
+		size_t nq = 0;
+		for (k = 0; base + k < n && k < SF_COMPOSITE_MAX; k++) {
+			const char *u = urls[base + k];
+			int q =
+			    u && strncmp(u, "/services/data/", 15) == 0 && sf_composite_is_query(u);
+			if (q && nq == SF_COMPOSITE_QUERIES)
+				break;
+			nq += (size_t)q;
+		}
+		if ((rc = sf_composite_batch(c, urls + base, ims ? ims + base : NULL, k, out + base,
+					     err)))
 			return rc;
 	}
 	sf_ok(c);

@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
 
 struct sf_describe_entry {
 	struct sf_describe_entry *next;
@@ -22,6 +25,21 @@ struct sf_describe_entry {
 	crmsync_field_desc *fields;
 	json_t *json; /* owns the strings the fields point to */
 };
+
+/* If-Modified-Since compares whole seconds: a describe answered within the
+ * second its Last-Modified names may miss a second change made in that same
+ * second. Such a date is kept a second earlier, so the next conditional
+ * describe asks again (once: by then the dates differ). */
+static void sf_lm_settle(char *lm, size_t cap, const char *date)
+{
+	time_t d = date[0] ? curl_getdate(date, NULL) : -1, t = curl_getdate(lm, NULL);
+	struct tm tm;
+	if (d <= 0 || t <= 0 || t < d)
+		return;
+	t = d - 1;
+	if (gmtime_r(&t, &tm))
+		strftime(lm, cap, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
 
 int sf_type_from_describe(const char *t)
 {
@@ -167,6 +185,7 @@ int sf_describe_object(sf_client *c, const char *type, const sf_describe **out, 
 		goto out;
 	}
 	snprintf(e->last_modified, sizeof e->last_modified, "%s", c->last_modified);
+	sf_lm_settle(e->last_modified, sizeof e->last_modified, c->date);
 	if ((rc = sf_parse_body(c, &r, &e->json, err)) || (rc = sf_build_entry(c, e, err)))
 		goto out;
 	if (cur &&
@@ -193,6 +212,14 @@ out:
 		sf_entry_free(e);
 	sf_buf_free(&url);
 	return rc;
+}
+
+const char *sf_describe_last_modified(sf_client *c, const char *type)
+{
+	for (struct sf_describe_entry *e = c->describes; e; e = e->next)
+		if (e->current && strcasecmp(e->type, type) == 0)
+			return e->last_modified[0] ? e->last_modified : NULL;
+	return NULL;
 }
 
 int sf_fields_select(const sf_describe *d, const char *const *wanted, crmsync_field_desc **out,

@@ -520,6 +520,8 @@ static size_t sf_on_header(char *line, size_t size, size_t nmemb, void *ud)
 		sf_header_value(line, n, 13, c->content_type, sizeof c->content_type);
 	} else if (n > 14 && strncasecmp(line, "last-modified:", 14) == 0) {
 		sf_header_value(line, n, 14, c->last_modified, sizeof c->last_modified);
+	} else if (n > 5 && strncasecmp(line, "date:", 5) == 0) {
+		sf_header_value(line, n, 5, c->date, sizeof c->date);
 	} else if (n > 12 && strncasecmp(line, "retry-after:", 12) == 0) {
 		sf_header_value(line, n, 12, v, sizeof v);
 		c->retry_after_s = sf_parse_retry_after(v, (int64_t)time(NULL));
@@ -749,6 +751,7 @@ static int sf_perform(sf_client *c, const struct sf_req *r, const char *url, lon
 		c->body[0] = '\0';
 	c->content_type[0] = '\0';
 	c->last_modified[0] = '\0';
+	c->date[0] = '\0';
 	c->retry_after_s = 0;
 
 	curl_easy_setopt(h, CURLOPT_URL, url);

@@ -35,6 +35,7 @@ struct sf_client {
 	size_t body_len, body_cap;
 	char content_type[128];
 	char last_modified[64];
+	char date[64]; /* the answer's Date */
 	long retry_after_s;
 
 	/* limits */

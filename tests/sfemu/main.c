@@ -56,6 +56,19 @@ const char *req_arg(req *r, const char *name)
 
 const char *req_header(req *r, const char *name)
 {
+	/* a composite subrequest: its own httpHeaders; conditions (If-*) only
+	 * from there, the rest (Authorization, ...) from the composite request */
+	if (r->sub) {
+		const char *k;
+		json_t *v;
+		json_object_foreach(r->hdrs, k, v)
+		{
+			if (strcasecmp(k, name) == 0 && json_is_string(v))
+				return json_string_value(v);
+		}
+		if (strncasecmp(name, "If-", 3) == 0)
+			return NULL;
+	}
 	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
@@ -562,6 +575,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	free(text);
+	/* an org's metadata was last changed before anyone asks: a describe in the
+	 * emulator's first second is not "just changed" */
+	e->schema.changed_ms -= 1000;
 	if (store_open(e, err, sizeof err)) {
 		fprintf(stderr, "sfemu: %s\n", err);
 		goto out;

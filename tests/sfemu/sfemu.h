@@ -214,6 +214,7 @@ typedef struct req {
 	size_t body_len;
 	void *conn;	     /* struct MHD_Connection * */
 	json_t *qargs;	     /* query arguments of a composite subrequest; NULL: use conn */
+	json_t *hdrs;	     /* a composite subrequest's httpHeaders, or NULL */
 	bool sub;	     /* a composite subrequest */
 	const char *version; /* "59.0" within the data API */
 	int api_version;     /* 59 */

@@ -550,6 +550,33 @@ ok(r.status == 200 and len(cr) == 3 and cr[0]["httpStatusCode"] == 201 and cr[1]
    and isinstance(cr[0]["httpHeaders"], dict), "composite with references", r)
 after = ctl("GET", "stats").json["apiCalls"]
 ok(after - before == 1, "a composite counts as one API call", (before, after))
+qa = lambda i: {"method": "GET", "referenceId": "q%d" % i,
+                "url": DATA + "/query?q=" + urllib.parse.quote("SELECT Id FROM Account LIMIT %d" % (i + 1))}
+r = call("POST", DATA + "/composite", {"compositeRequest": [qa(i) for i in range(5)] + [
+    {"method": "GET", "url": DATA + "/sobjects/Account/describe", "referenceId": "d"}]})
+cr = r.json["compositeResponse"] if r.json else []
+ok(r.status == 200 and len(cr) == 6 and all(c["httpStatusCode"] == 200 for c in cr),
+   "composite: five queries and a describe", r)
+desc = lambda ref, since: {"method": "GET", "url": DATA + "/sobjects/Account/describe", "referenceId": ref,
+                          "httpHeaders": {"If-Modified-Since": since}}
+r = call("POST", DATA + "/composite", {"compositeRequest": [
+    desc("new", "Fri, 01 Jan 2100 00:00:00 GMT"), desc("old", "Thu, 01 Jan 2004 00:00:00 GMT")]})
+cr = r.json["compositeResponse"] if r.json else []
+ok(r.status == 200 and len(cr) == 2 and cr[0]["httpStatusCode"] == 304 and cr[0]["body"] is None
+   and cr[1]["httpStatusCode"] == 200 and cr[1]["body"]["name"] == "Account"
+   and cr[1]["httpHeaders"].get("Last-Modified", "").endswith(" GMT"),
+   "composite: a subrequest's own If-Modified-Since (304 unchanged; 200 with Last-Modified)", r)
+r = call("POST", DATA + "/composite", {"compositeRequest": [qa(i) for i in range(6)]})
+ok(r.status == 400 and r.code() == "INVALID_BATCH_REQUEST" and "at most 5" in r.json[0]["message"],
+   "composite: a sixth query is refused (at most 5 query or collection subrequests)", r)
+r = call("POST", DATA + "/composite", {"compositeRequest": [qa(i) for i in range(4)] + [
+    {"method": "POST", "url": DATA + "/composite/sobjects", "referenceId": "c",
+     "body": {"records": [{"attributes": {"type": "Account"}, "Name": "Six"}]}},
+    {"method": "GET", "url": DATA + "/queryAll?q=" + urllib.parse.quote("SELECT Id FROM Account"),
+     "referenceId": "qa"}]})
+ok(r.status == 400 and r.code() == "INVALID_BATCH_REQUEST"
+   and not q("SELECT Id FROM Account WHERE Name = 'Six'").json["totalSize"],
+   "composite: collections and queryAll count too; nothing of the refused request ran", r)
 r = call("POST", DATA + "/composite/batch", {"batchRequests": [
     {"method": "GET", "url": "v59.0/limits"}, {"method": "GET", "url": "v59.0/sobjects/Nope"}]})
 ok(r.status == 200 and r.json["hasErrors"] is True and r.json["results"][0]["statusCode"] == 200

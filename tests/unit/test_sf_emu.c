@@ -976,7 +976,7 @@ static void test_composite(void **state)
 	int64_t before, after;
 	sf_limits(f->c, &before, NULL, NULL);
 	clear_log(f);
-	assert_int_equal(sf_composite_get(f->c, urls, 3, out, &f->err), 0);
+	assert_int_equal(sf_composite_get(f->c, urls, NULL, 3, out, &f->err), 0);
 	assert_int_equal(calls(f, "/services/data"), 1);
 	sf_limits(f->c, &after, NULL, NULL);
 	assert_int_equal(after - before, 1);
@@ -989,6 +989,47 @@ static void test_composite(void **state)
 	sf_sub_results_free(out, 3);
 	for (int i = 0; i < 3; i++)
 		sf_buf_free(&u[i]);
+
+	/* Salesforce takes at most 5 queries per composite request: 12 queries
+	 * and 4 describes go in 3 calls, every answer in its place; a describe
+	 * with its own If-Modified-Since: 304 when nothing changed since */
+	enum { NQ = 16 };
+	sf_buf v[NQ] = {{0}};
+	const char *vu[NQ], *ims[NQ] = {0};
+	ims[3] = "Fri, 01 Jan 2100 00:00:00 GMT";
+	ims[7] = "Thu, 01 Jan 2004 00:00:00 GMT";
+	sf_sub_result o2[NQ];
+	for (int i = 0; i < NQ; i++) {
+		if (i % 4 == 3) {
+			sf_data_path(f->c, &v[i], "/sobjects/Account/describe");
+		} else {
+			char soql[96];
+			snprintf(soql, sizeof soql, "SELECT Id FROM %s LIMIT %d",
+				 i % 2 ? "Account" : "Lead", i % 3 + 1);
+			sf_query_url(f->c, &v[i], soql);
+		}
+		vu[i] = v[i].s;
+	}
+	sf_limits(f->c, &before, NULL, NULL);
+	clear_log(f);
+	assert_int_equal(sf_composite_get(f->c, vu, ims, NQ, o2, &f->err), 0);
+	assert_int_equal(calls(f, "/services/data"), 3);
+	sf_limits(f->c, &after, NULL, NULL);
+	assert_int_equal(after - before, 3);
+	assert_int_equal(o2[3].status, 304);
+	assert_null(o2[3].body);
+	for (int i = 0; i < NQ; i++) {
+		if (i == 3)
+			continue;
+		assert_int_equal(o2[i].status, 200);
+		if (i % 4 == 3)
+			assert_true(strstr(o2[i].body, "\"name\":\"Account\"") != NULL);
+		else
+			assert_int_equal(o2[i].total_size, i % 3 + 1);
+	}
+	sf_sub_results_free(o2, NQ);
+	for (int i = 0; i < NQ; i++)
+		sf_buf_free(&v[i]);
 	fx_stop(f);
 }
 
