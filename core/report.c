@@ -74,11 +74,13 @@ int cs_engine_status(cs_engine *e, int format, cs_error *err)
 	if (api[0])
 		sscanf(api, "%lld/%lld/%lld", &used, &max, &budget);
 	if (format == 1)
-		printf("{\"cycle\":%lld,\"last_success\":", (long long)e->cycle), out_json_str(last_ms ? last : NULL),
-			printf(",\"api\":{\"used\":%lld,\"max\":%lld,\"budget\":%lld},\"units\":[", used, max, budget);
+		printf("{\"cycle\":%lld,\"last_success\":", (long long)e->cycle),
+		    out_json_str(last_ms ? last : NULL),
+		    printf(",\"api\":{\"used\":%lld,\"max\":%lld,\"budget\":%lld},\"units\":[",
+			   used, max, budget);
 	else
-		printf("%-24s %-9s %9s %8s %8s %7s %9s %9s  %s\n", "UNIT", "DIRECTION", "ROWS", "DELETED",
-		       "PENDING", "FAILED", "UNMARKED", "CONFLICTS", "WATERMARK");
+		printf("%-24s %-9s %9s %8s %8s %7s %9s %9s  %s\n", "UNIT", "DIRECTION", "ROWS",
+		       "DELETED", "PENDING", "FAILED", "UNMARKED", "CONFLICTS", "WATERMARK");
 	for (size_t i = 0; i < e->nunits; i++) {
 		cs_unit *u = &e->units[i];
 		crmsync_unit_stats st = {.size = sizeof st};
@@ -106,18 +108,24 @@ int cs_engine_status(cs_engine *e, int format, cs_error *err)
 			printf(",\"sobject\":");
 			out_json_str(u->decl->sobject);
 			printf(",\"direction\":\"%s\",\"rows\":%" PRId64 ",\"deleted\":%" PRId64
-			       ",\"pending\":%" PRId64 ",\"failed\":%" PRId64 ",\"unmarked_local\":%" PRId64
-			       ",\"conflicts\":%" PRId64 ",\"initial_copy_done\":%s,\"watermark\":",
-			       direction_name(u->decl->direction), st.rows, st.deleted, st.pending, st.failed,
-			       st.unmarked_local, st.conflicts, initial ? "true" : "false");
+			       ",\"pending\":%" PRId64 ",\"failed\":%" PRId64
+			       ",\"unmarked_local\":%" PRId64 ",\"conflicts\":%" PRId64
+			       ",\"initial_copy_done\":%s,\"copy\":%s"
+			       ",\"watermark\":",
+			       direction_name(u->decl->direction), st.rows, st.deleted, st.pending,
+			       st.failed, st.unmarked_local, st.conflicts,
+			       initial ? "true" : "false",
+			       !copying			? "null"
+			       : cursor && wm[0] != '-' ? "\"refill\""
+							: "\"initial\"");
 			out_json_str(wm[0] != '-' ? wm : NULL);
 			printf("}");
 		} else {
-			printf("%-24s %-9s %9" PRId64 " %8" PRId64 " %8" PRId64 " %7" PRId64 " %9" PRId64
-			       " %9" PRId64 "  %s%s\n",
-			       u->decl->name, direction_name(u->decl->direction), st.rows, st.deleted,
-			       st.pending, st.failed, st.unmarked_local, st.conflicts, wm,
-			       copying ? what : "");
+			printf("%-24s %-9s %9" PRId64 " %8" PRId64 " %8" PRId64 " %7" PRId64
+			       " %9" PRId64 " %9" PRId64 "  %s%s\n",
+			       u->decl->name, direction_name(u->decl->direction), st.rows,
+			       st.deleted, st.pending, st.failed, st.unmarked_local, st.conflicts,
+			       wm, copying ? what : "");
 		}
 	}
 	if (format == 1) {
@@ -146,10 +154,11 @@ static int hist_cb(void *ud, const crmsync_history_row *h)
 		out_json_str(h->unit);
 		printf(",\"step\":");
 		out_json_str(h->step);
-		printf(",\"started\":\"%s\",\"ended\":\"%s\",\"new\":%" PRId64 ",\"updated\":%" PRId64
-		       ",\"deleted\":%" PRId64 ",\"failed\":%" PRId64 ",\"skipped\":%" PRId64
-		       ",\"api_calls\":%" PRId64 ",\"status\":",
-		       st, en, h->n_new, h->n_updated, h->n_deleted, h->n_failed, h->n_skipped, h->api_calls);
+		printf(",\"started\":\"%s\",\"ended\":\"%s\",\"new\":%" PRId64
+		       ",\"updated\":%" PRId64 ",\"deleted\":%" PRId64 ",\"failed\":%" PRId64
+		       ",\"skipped\":%" PRId64 ",\"api_calls\":%" PRId64 ",\"status\":",
+		       st, en, h->n_new, h->n_updated, h->n_deleted, h->n_failed, h->n_skipped,
+		       h->api_calls);
 		out_json_str(h->status);
 		printf(",\"message\":");
 		out_json_str(h->message);
@@ -157,19 +166,20 @@ static int hist_cb(void *ud, const crmsync_history_row *h)
 	} else if (hc->format == 2) {
 		printf("%" PRId64 ",", h->cycle);
 		out_csv_str(h->unit);
-		printf(",%s,%s,%s,%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",",
-		       h->step, st, en, h->n_new, h->n_updated, h->n_deleted, h->n_failed, h->n_skipped,
-		       h->api_calls);
+		printf(",%s,%s,%s,%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64
+		       ",%" PRId64 ",",
+		       h->step, st, en, h->n_new, h->n_updated, h->n_deleted, h->n_failed,
+		       h->n_skipped, h->api_calls);
 		out_csv_str(h->status);
 		putchar(',');
 		out_csv_str(h->message);
 		putchar('\n');
 	} else {
-		printf("%6" PRId64 " %-24s %-7s %-24s %7" PRId64 " %8" PRId64 " %8" PRId64 " %7" PRId64
-		       " %8" PRId64 " %5" PRId64 " %s%s%s\n",
-		       h->cycle, h->unit, h->step, st, h->n_new, h->n_updated, h->n_deleted, h->n_failed,
-		       h->n_skipped, h->api_calls, h->status ? h->status : "", h->message ? ": " : "",
-		       h->message ? h->message : "");
+		printf("%6" PRId64 " %-24s %-7s %-24s %7" PRId64 " %8" PRId64 " %8" PRId64
+		       " %7" PRId64 " %8" PRId64 " %5" PRId64 " %s%s%s\n",
+		       h->cycle, h->unit, h->step, st, h->n_new, h->n_updated, h->n_deleted,
+		       h->n_failed, h->n_skipped, h->api_calls, h->status ? h->status : "",
+		       h->message ? ": " : "", h->message ? h->message : "");
 	}
 	hc->n++;
 	return 0;
@@ -181,10 +191,12 @@ int cs_engine_history(cs_engine *e, int format, cs_error *err)
 	if (format == 1)
 		printf("[");
 	else if (format == 2)
-		printf("cycle,unit,step,started,ended,new,updated,deleted,failed,skipped,api_calls,status,message\n");
+		printf("cycle,unit,step,started,ended,new,updated,deleted,failed,skipped,api_calls,"
+		       "status,message\n");
 	else
 		printf("%6s %-24s %-7s %-24s %7s %8s %8s %7s %8s %5s %s\n", "CYCLE", "UNIT", "STEP",
-		       "STARTED", "NEW", "UPDATED", "DELETED", "FAILED", "SKIPPED", "API", "STATUS");
+		       "STARTED", "NEW", "UPDATED", "DELETED", "FAILED", "SKIPPED", "API",
+		       "STATUS");
 	int rc = e->b->history_read(e->bs, 0, hist_cb, &hc, err);
 	if (format == 1)
 		printf("]\n");
@@ -197,7 +209,8 @@ static int err_cb(void *ud, const crmsync_error_row *r)
 	char at[40];
 	time_text(r->at_ms, at, sizeof at);
 	if (hc->format == 1) {
-		printf("%s{\"at\":\"%s\",\"cycle\":%" PRId64 ",\"unit\":", hc->n ? "," : "", at, r->cycle);
+		printf("%s{\"at\":\"%s\",\"cycle\":%" PRId64 ",\"unit\":", hc->n ? "," : "", at,
+		       r->cycle);
 		out_json_str(r->unit);
 		printf(",\"step\":");
 		out_json_str(r->step);
@@ -222,7 +235,10 @@ static int err_cb(void *ud, const crmsync_error_row *r)
 		printf(",%s\n", r->id || r->row ? "record" : "job");
 	} else {
 		printf("%-24s %-16s %-6s %-18s %-28s %s\n", at, r->unit && *r->unit ? r->unit : "-",
-		       r->step ? r->step : "-", r->id ? r->id : r->row ? "(local row)" : "(job)",
+		       r->step ? r->step : "-",
+		       r->id	? r->id
+		       : r->row ? "(local row)"
+				: "(job)",
 		       r->code ? r->code : "-", r->message ? r->message : "");
 	}
 	hc->n++;
@@ -253,15 +269,17 @@ int cs_engine_push_one(cs_engine *e, const char *unit, const char *id, cs_error 
 	int rc;
 
 	if (!u)
-		return cs_err(err, CRMSYNC_EINVAL, "no unit named '%s' is enabled (see sync.units)", unit);
-	if (!(u->decl->direction & CRMSYNC_PUSH))
-		return cs_err(err, CRMSYNC_EINVAL, "unit %s syncs from the CRM only; it cannot be pushed",
+		return cs_err(err, CRMSYNC_EINVAL, "no unit named '%s' is enabled (see sync.units)",
 			      unit);
+	if (!(u->decl->direction & CRMSYNC_PUSH))
+		return cs_err(err, CRMSYNC_EINVAL,
+			      "unit %s syncs from the CRM only; it cannot be pushed", unit);
 	row = strtoll(id, &end, 10);
 	bool is_row = *id && !*end && row > 0;
 	if (!is_row && !sf_id_valid(id))
-		return cs_err(err, CRMSYNC_EINVAL,
-			      "'%s' is neither a CRM id (15 or 18 letters and digits) nor a local_id", id);
+		return cs_err(
+		    err, CRMSYNC_EINVAL,
+		    "'%s' is neither a CRM id (15 or 18 letters and digits) nor a local_id", id);
 	e->cycle++;
 	if ((rc = cs_pull_schema(e, u, err)))
 		return rc;
@@ -271,7 +289,8 @@ int cs_engine_push_one(cs_engine *e, const char *unit, const char *id, cs_error 
 		return rc;
 	if (u->push.n_failed)
 		return cs_err(err, CRMSYNC_ERR, "the CRM refused the record; see crmsync errors");
-	printf("%s %s: %lld created, %lld updated, %lld deleted\n", unit, id, (long long)u->push.n_new,
-	       (long long)u->push.n_updated, (long long)u->push.n_deleted);
+	printf("%s %s: %lld created, %lld updated, %lld deleted\n", unit, id,
+	       (long long)u->push.n_new, (long long)u->push.n_updated,
+	       (long long)u->push.n_deleted);
 	return 0;
 }

@@ -6,10 +6,12 @@
 # cycle. The copy is stopped mid-way (SIGTERM), the CRM changed, the copy
 # resumed and finished, one incremental cycle run. Then a field becomes
 # visible to the sync user in the middle of a first copy: the copy starts over,
-# so the rows it had stored get the field too.
+# so the rows it had stored get the field too. Last, a field hidden and shown
+# again once the copy is done: every record is read again (a refill), stopped
+# and resumed; status and status --json say which copy is in progress.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/e2e/e2e.sh"
-plan 18
+plan 25
 emu_start --seed users=2,leads=20000 --seed-rng 11
 ok $? "the emulator starts seeded"
 export CS_OPTS="-o sync.units=user,lead -o sync.page_size=500"
@@ -36,6 +38,17 @@ ok $([ -z "$(sql "select value from _crmsync_state where unit='lead' and key='wa
 	"no watermark while the copy runs (it resumes from its own cursor)"
 cs status >"$T/status" 2>&1
 contains "status says the copy is in progress" "$T/status" "initial copy in progress"
+# copy_is JSON UNIT VALUE: status --json says unit's "copy" is VALUE (None: no copy)
+copy_is() {
+	python3 -c "
+import json,sys
+u={x['unit']: x for x in json.load(open(sys.argv[1]))['units']}[sys.argv[2]]
+want=None if sys.argv[3] == 'None' else sys.argv[3]
+sys.exit(0 if u['copy'] == want and u['initial_copy_done'] == (want is None) else 1)" "$@"
+}
+cs status --json >"$T/status.json" 2>&1
+ok $(copy_is "$T/status.json" lead initial && copy_is "$T/status.json" user None; echo $?) \
+	"status --json: the lead copy is in progress (\"copy\": \"initial\"), the user copy done"
 
 # the CRM changes while the copy is stopped: behind it and ahead of it
 behind=$(sql "select id from lead order by id limit 1 offset 10")
@@ -84,3 +97,33 @@ contains "the copy started over for the new field" "$T/restart.log" "new fields 
 UNITS_CMP="lead=Lead user=User" compare_sides >"$T/cmp2" 2>&1; st=$?
 ok $st "every record is equal on both sides, the new field included"
 [ $st -eq 0 ] || sed 's/^/# /' "$T/cmp2" | head
+
+# --- a field shown again once the copy is done: every lead is read again ---------
+emu POST fls '{"object":"Lead","field":"Title","read":false}' >/dev/null
+cs sync --once >"$T/hide.log" 2>&1
+emu POST fls '{"object":"Lead","field":"Title","read":true}' >/dev/null
+emu POST records/Lead "{\"op\":\"update\",\"id\":\"$behind\",\"fields\":{\"Title\":\"Edited while hidden\"}}" >/dev/null
+# each query held 300 ms, so the refill is stopped between its pages
+emu POST faults '{"method":"GET","path":"/services/data/v59.0/query","delayMs":300,"count":100000}' >/dev/null
+CS_LOG=info cs_bg run >"$T/refill.log" 2>&1
+for _ in $(seq 600); do
+	[ -n "$(sql "select value from _crmsync_state where unit='lead' and key='copy_cursor'" 2>/dev/null)" ] && break
+	sleep 0.05
+done
+kill -TERM $CS_PID
+wait $CS_PID
+emu DELETE faults >/dev/null
+cs status >"$T/status3" 2>&1
+contains "status says a refill is in progress" "$T/status3" "refill for new fields in progress"
+cs status --json >"$T/status3.json" 2>&1
+ok $(copy_is "$T/status3.json" lead refill; echo $?) "status --json: \"copy\": \"refill\" for leads"
+CS_LOG=info cs sync --once >"$T/refill2.log" 2>&1
+ok $? "the refill completes"
+cs status --json >"$T/status4.json" 2>&1
+ok $(copy_is "$T/status4.json" lead None && ! grep -q "in progress" "$T/status4.json"; echo $?) \
+	"status --json: no copy in progress once it is done"
+ok $([ "$(sql "select title from lead where id = '$behind'")" = "Edited while hidden" ]; echo $?) \
+	"the refill brought the change made while the field was hidden"
+UNITS_CMP="lead=Lead user=User" compare_sides >"$T/cmp3" 2>&1; st=$?
+ok $st "every record is equal on both sides after the refill"
+[ $st -eq 0 ] || sed 's/^/# /' "$T/cmp3" | head
