@@ -3,11 +3,12 @@
  * Pull is keyset paging on (SystemModstamp, Id) with queryAll where the object
  * has IsDeleted, so deletes and merges arrive in the same ordered stream as
  * updates. The first copy pages on Id instead (cs_pull_turn says why) and
- * ends with the watermark of the moment it began. Each page is one backend transaction together
- * with the watermark that covers it: a crash at any point resumes at the last committed page. An
- * incremental cycle starts `overlap` before the watermark so rows committed
- * late with an older stamp are not missed; rows already stored with the same
- * stamp are skipped by the backend at no write cost.
+ * ends with the watermark of the moment it began. Each page is one backend
+ * transaction together with the watermark that covers it: a crash at any point
+ * resumes at the last committed page. An incremental cycle starts `overlap`
+ * before the watermark so rows committed late with an older stamp are not
+ * missed; rows already stored with the same stamp are skipped by the backend
+ * at no write cost.
  *
  * The next page is fetched while this one is stored: its keyset query only
  * needs this page's last (SystemModstamp, Id), so it goes out on a thread of
