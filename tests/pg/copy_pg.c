@@ -419,6 +419,50 @@ static void t_copy_values(void **state)
 	free_recs(recs, N);
 }
 
+/* A page whose records do not all have the same fields in the same order is
+ * stored in runs that do: each as the one-statement path stores it. */
+static void t_copy_mixed_fields(void **state)
+{
+	ct *t = *state;
+	crmsync_record *recs[3 * N];
+	uint8_t out[3 * N];
+	char buf[256];
+	ensure(t, "lead");
+	ensure(t, "lead_one");
+	for (int k = 0; k < 3 * N; k++) {
+		recs[k] = lead(k);
+		if (k >= N && k < 2 * N) /* a run without Birthdate__c */
+			assert_int_equal(H->record_unset(recs[k], "Birthdate__c"), 0);
+		if (k == 2 * N + 5) { /* one record with its fields in another order */
+			crmsync_record *r = H->record_new();
+			const char *f;
+			crmsync_value v;
+			size_t nf = H->record_count(recs[k]);
+			H->record_at(recs[k], 0, &f, &v); /* the Id first, the rest reversed */
+			assert_int_equal(H->record_set(r, f, &v), 0);
+			for (size_t i = nf; i-- > 1;) {
+				H->record_at(recs[k], i, &f, &v);
+				assert_int_equal(H->record_set(r, f, &v), 0);
+			}
+			H->record_free(recs[k]);
+			recs[k] = r;
+		}
+	}
+	OK(t->ops->upsert(t->st, "lead", recs, 3 * N, out, &t->err));
+	expect_all(out, 3 * N, CRMSYNC_OUT_NEW, "mixed fields");
+	for (int k = 0; k < 3 * N; k++) {
+		OK(t->ops->upsert(t->st, "lead_one", &recs[k], 1, &out[k], &t->err));
+		assert_int_equal(out[k], CRMSYNC_OUT_NEW);
+	}
+	assert_string_equal(app_query(t, buf, sizeof buf, "SELECT count(*) FROM lead"), "192");
+	assert_string_equal(app_query(t, buf, sizeof buf,
+				      "SELECT count(birthdate__c) FROM lead WHERE local_id > 64 "
+				      "AND local_id <= 128"),
+			    "0");
+	assert_int_equal(differing_rows(t, "lead", "lead_one"), 0);
+	free_recs(recs, 3 * N);
+}
+
 /* Ascending pages with stored ids among them (one a tombstone) take the
  * one-statement path and report each record; ascending pages below and
  * above every stored id are copied. */
@@ -577,6 +621,7 @@ int main(void)
 		longtext[i] = (char)('a' + i % 26);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(t_copy_values, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_copy_mixed_fields, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_copy_stored_among, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_copy_collation, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_copy_refused, setup, teardown),

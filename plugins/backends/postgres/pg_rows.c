@@ -238,22 +238,6 @@ static void pgb_warn_unknown(pgb *s, pgb_unit *u, const char *name)
 		     u->name, name);
 }
 
-/* Same field names in the same order (case-insensitively)? */
-static int pgb_same_fields(pgb *s, const crmsync_record *a, const crmsync_record *b)
-{
-	size_t n = s->host->record_count(a);
-	if (s->host->record_count(b) != n)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		const char *x, *y;
-		s->host->record_at(a, i, &x, NULL);
-		s->host->record_at(b, i, &y, NULL);
-		if (x != y && strcmp(x, y) != 0 && strcasecmp(x, y) != 0)
-			return 0;
-	}
-	return 1;
-}
-
 static uint64_t pgb_hash(const char *p, size_t n)
 {
 	uint64_t h = 1469598103934665603ull;
@@ -493,17 +477,35 @@ out:
 	return rc;
 }
 
-/* The longest run from recs[0] with the same fields and distinct ids. */
+/* The longest run from recs[0] with the same fields and distinct ids. The
+ * names of recs[0]'s fields and the place of its Id are looked up once: the
+ * records of a run have the same fields in the same order. */
 static size_t pgb_run_len(pgb *s, crmsync_record *const *recs, size_t n, uint64_t *tab, size_t cap)
 {
+	size_t nf = s->host->record_count(recs[0]), idpos = nf, k;
+	const char **names = s->host->alloc((nf ? nf : 1) * sizeof *names);
+	if (!names)
+		return 1;
+	for (size_t i = 0; i < nf; i++) {
+		s->host->record_at(recs[0], i, &names[i], NULL);
+		if (idpos == nf && strcasecmp(names[i], "Id") == 0)
+			idpos = i;
+	}
 	memset(tab, 0, cap * sizeof *tab);
-	size_t k;
 	for (k = 0; k < n; k++) {
-		if (k && !pgb_same_fields(s, recs[0], recs[k]))
+		crmsync_value v = {.type = CRMSYNC_NULL};
+		if (k && s->host->record_count(recs[k]) != nf)
 			break;
-		crmsync_value v;
-		if (s->host->record_get(recs[k], "Id", &v) != 0 || !bk_is_text_type(v.type))
-			return k ? k : 1; /* the run setup reports it */
+		int same = 1;
+		for (size_t i = 0; i < nf && same; i++) {
+			const char *y;
+			s->host->record_at(recs[k], i, &y, i == idpos ? &v : NULL);
+			same = names[i] == y || !strcmp(names[i], y) || !strcasecmp(names[i], y);
+		}
+		if (!same)
+			break;
+		if (idpos == nf || !bk_is_text_type(v.type))
+			break; /* the run setup reports it */
 		uint64_t h = pgb_hash(v.u.s, v.len) | 1;
 		size_t i = (size_t)h & (cap - 1);
 		int dup = 0;
@@ -511,7 +513,7 @@ static size_t pgb_run_len(pgb *s, crmsync_record *const *recs, size_t n, uint64_
 			if (tab[i] == h) { /* maybe the same id: compare */
 				for (size_t j = 0; j < k; j++) {
 					crmsync_value w;
-					if (s->host->record_get(recs[j], "Id", &w) == 0 &&
+					if (s->host->record_at(recs[j], idpos, NULL, &w) == 0 &&
 					    w.len == v.len && !memcmp(w.u.s, v.u.s, v.len)) {
 						dup = 1;
 						break;
@@ -526,6 +528,7 @@ static size_t pgb_run_len(pgb *s, crmsync_record *const *recs, size_t n, uint64_
 			break;
 		tab[i] = h;
 	}
+	s->host->free(names);
 	return k ? k : 1;
 }
 
