@@ -5,6 +5,7 @@
 #include "engine_int.h"
 #include "ops_run.h"
 #include "sf_multi.h"
+#include "sf_token.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -168,6 +169,8 @@ static int engine_sf_config(cs_engine *e, cs_error *err)
 		return CRMSYNC_EINVAL;
 	sc.max_retries = (int)v;
 	e->sf = sf_client_new(&sc, err);
+	if (e->sf && sf_token_setup(e->sf, cfg, err)) /* the refresh token file */
+		return CRMSYNC_EINVAL;
 	return e->sf ? 0 : CRMSYNC_EINVAL;
 }
 
@@ -795,11 +798,13 @@ int cs_engine_cycle(cs_engine *e, cs_error *err)
 				break;
 		}
 	}
-	/* Hard purges leave no trace in queryAll: compare the ids now and then. */
+	/* Hard purges leave no trace in queryAll: compare the ids now and then,
+	 * idle units too (a purge is no change the idle check can see). */
 	for (size_t i = 0; i < e->nunits && !cs_stop_requested && !e->budget_hit && !e->auth_failed;
 	     i++) {
 		cs_unit *u = &e->units[i];
-		if (!(u->decl->direction & CRMSYNC_PULL) || u->failed || u->waits || !u->desc)
+		if (!(u->decl->direction & CRMSYNC_PULL) || u->failed || u->waits ||
+		    (!u->desc && !u->idle))
 			continue;
 		cs_err_clear(&uerr);
 		int rrc = cs_pull_reconcile(e, u, &uerr);

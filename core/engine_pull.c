@@ -1194,7 +1194,18 @@ int cs_pull_reconcile(cs_engine *e, cs_unit *u, cs_error *err)
 		goto out;
 	static const crmsync_field_desc idf[] = {
 	    {.name = "Id", .type = CRMSYNC_ID, .crm_type = "id"}};
-	sf_query_opts opts = {.batch_size = e->page_size, .fields = idf, .nfields = 1};
+	/* queryAll where the object has IsDeleted: the org archives activities
+	 * (events that ended, closed tasks, over a year ago), which query no
+	 * longer returns; they are history, not purged (the recycle bin's rows
+	 * are seen too, and are tombstones already). A unit found idle this
+	 * cycle ran no describe: what the last one said is in its state. */
+	bool all = u->has_isdeleted;
+	if (!u->desc)
+		all = e->b->state_get(e->bs, u->decl->name, "has_isdeleted", buf, sizeof buf, err) >
+			  0 &&
+		      buf[0] == '1';
+	cs_err_clear(err);
+	sf_query_opts opts = {.batch_size = e->page_size, .fields = idf, .nfields = 1, .all = all};
 	for (;;) {
 		sf_buf q = {0};
 		int64_t before = ctx.n;
