@@ -205,6 +205,13 @@ static int sf_write_batch(sf_client *c, int op, const char *type, const char *ex
 		r.method = op == SF_OP_CREATE ? "POST" : "PATCH";
 		r.safety = op == SF_OP_CREATE ? SF_UNSAFE : SF_IDEMPOTENT;
 		r.body = text;
+		/* Without the header the org's active assignment rules run on an
+		 * update of a Lead, Account or Case, as on a create: a local edit of
+		 * a phone number would hand the lead to another owner or a queue.
+		 * Creates keep the rules (new leads are routed as the org routes
+		 * them). */
+		if (op == SF_OP_UPDATE)
+			r.extra_header = "Sforce-Auto-Assign: FALSE";
 	}
 	if (url.oom) {
 		rc = sf_fail(c, SF_E_NOMEM, err, "out of memory");

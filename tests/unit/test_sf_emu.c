@@ -645,7 +645,11 @@ static void test_writes(void **state)
 			      lead("O'Hara", "Beta \xe2\x82\xac", NULL)};
 	sf_write_results res;
 
+	clear_log(f);
 	assert_int_equal(sf_create(f->c, "Lead", recs, 3, &res, &f->err), 0);
+	/* a create leaves the org's lead assignment rules on */
+	ctl_ok(emu_ctl(&f->e, "GET", "/__emu/log", NULL), &f->e, "log");
+	assert_null(strstr(f->e.body, "Sforce-Auto-Assign"));
 	assert_int_equal(res.count, 3);
 	assert_true(res.items[0].success && res.items[0].created);
 	assert_int_equal(strlen(res.items[0].id), 18);
@@ -666,7 +670,14 @@ static void test_writes(void **state)
 	cs_record_set_str(up[0], "Title", CRMSYNC_STRING, "CTO", -1);
 	cs_record_set_str(up[1], "Id", CRMSYNC_ID, id2, -1);
 	cs_record_set_str(up[1], "NoSuchField__c", CRMSYNC_STRING, "x", -1);
+	clear_log(f);
 	assert_int_equal(sf_update(f->c, "Lead", up, 2, &res, &f->err), 0);
+	/* an update does not run them: the owner stays */
+	ctl_ok(emu_ctl(&f->e, "GET", "/__emu/log", NULL), &f->e, "log");
+	const char *aa = strstr(f->e.body, "\"Sforce-Auto-Assign\"");
+	assert_non_null(aa);
+	assert_non_null(strstr(aa, "FALSE"));
+	assert_true(strstr(aa, "FALSE") - aa < 32);
 	assert_true(res.items[0].success);
 	assert_false(res.items[1].success);
 	assert_string_equal(res.items[1].errors[0].status_code, "INVALID_FIELD");
