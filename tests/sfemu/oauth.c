@@ -95,7 +95,9 @@ static void random_chars(char *out, int n)
 	out[n] = 0;
 }
 
-static void issue(emu *e, resp *rs, bool with_refresh, const char *refresh)
+/* grant: the grant the access token comes from ("refresh_token" ones are revoked
+ * with the refresh token when a rotated-out refresh token is used again). */
+static void issue(emu *e, resp *rs, bool with_refresh, const char *refresh, const char *grant)
 {
 	char tok[128], rnd[80];
 	random_chars(rnd, 60);
@@ -111,9 +113,9 @@ static void issue(emu *e, resp *rs, bool with_refresh, const char *refresh)
 			json_object_del(e->tokens, k);
 	}
 	json_object_set_new(e->tokens, tok,
-			    json_pack("{s:I,s:s,s:b,s:s}", "exp",
+			    json_pack("{s:I,s:s,s:b,s:s,s:s}", "exp",
 				      (json_int_t)(now + e->cfg.token_ttl_ms), "user", e->user_id,
-				      "revoked", 0, "client", e->client_id));
+				      "revoked", 0, "client", e->client_id, "grant", grant));
 	char id[512], issued[32];
 	snprintf(id, sizeof id, "%s/id/%s/%s", e->login_url, e->org_id, e->user_id);
 	snprintf(issued, sizeof issued, "%lld", (long long)now);
@@ -148,6 +150,57 @@ static bool user_active(emu *e)
 		active = sqlite3_column_int(st, 0) != 0;
 	sqlite3_finalize(st);
 	return active;
+}
+
+/* ---- refresh token rotation (config refreshRotation) ----
+ * As help.salesforce.com describes it for a connected app with "Enable Refresh
+ * Token Rotation": every refresh_token grant hands out a new refresh token and
+ * invalidates the one used. Presenting a rotated-out token again is taken as a
+ * replay: it fails with invalid_grant, and the current refresh token and the
+ * access tokens issued from refresh tokens are revoked, so the client has to be
+ * authorized again. Rotated-out tokens are remembered in e->tokens under
+ * "rt-old:TOKEN" (forgotten by /__emu/reset, like every token). */
+
+static bool refresh_rotated_out(emu *e, const char *t)
+{
+	char key[300];
+	snprintf(key, sizeof key, "rt-old:%s", t);
+	return json_object_get(e->tokens, key) != NULL;
+}
+
+/* A rotated-out token came back: revoke the current refresh token and its
+ * access tokens. */
+static void refresh_reuse(emu *e)
+{
+	const char *k;
+	json_t *v;
+	if (e->refresh_token) {
+		char key[300];
+		snprintf(key, sizeof key, "rt:%s", e->refresh_token);
+		json_object_set_new(e->tokens, key, json_true());
+	}
+	json_object_foreach(e->tokens, k, v)
+	{
+		const char *g = json_string_value(json_object_get(v, "grant"));
+		if (json_is_object(v) && g && !strcmp(g, "refresh_token"))
+			json_object_set_new(v, "revoked", json_true());
+	}
+}
+
+/* Replace e->refresh_token by a new one and remember the old as rotated out;
+ * returns the new one. */
+static const char *refresh_rotate(emu *e)
+{
+	char rnd[80], key[300], *nrt = malloc(96);
+	if (!nrt)
+		return e->refresh_token;
+	random_chars(rnd, 70);
+	snprintf(nrt, 96, "5Aep861%s", rnd);
+	snprintf(key, sizeof key, "rt-old:%s", e->refresh_token);
+	json_object_set_new(e->tokens, key, json_true());
+	free(e->refresh_token);
+	e->refresh_token = nrt;
+	return nrt;
 }
 
 /* ---- the JWT bearer grant (urn:ietf:params:oauth:grant-type:jwt-bearer) ----
@@ -300,7 +353,7 @@ static void jwt_grant(emu *e, json_t *form, resp *rs)
 	else if (!user_active(e))
 		oauth_error(rs, 400, "inactive_user", "user is inactive");
 	else
-		issue(e, rs, false, NULL);
+		issue(e, rs, false, NULL, "jwt");
 out:
 	EVP_MD_CTX_free(md);
 	json_decref(h);
@@ -390,25 +443,30 @@ void oauth_handle(emu *e, req *r, resp *rs)
 		else if (!user_active(e))
 			oauth_error(rs, 400, "inactive_user", "user is inactive");
 		else
-			issue(e, rs, false, NULL);
+			issue(e, rs, false, NULL, "password");
 	} else if (!strcmp(grant, "refresh_token")) {
 		const char *t = json_string_value(json_object_get(form, "refresh_token"));
 		char key[300];
 		snprintf(key, sizeof key, "rt:%s", t ? t : "");
 		if (csec && strcmp(csec, e->client_secret))
 			oauth_error(rs, 400, "invalid_client", "invalid client credentials");
-		else if (!t || !e->refresh_token || strcmp(t, e->refresh_token) ||
-			 json_object_get(e->tokens, key))
+		else if (t && refresh_rotated_out(e, t)) {
+			refresh_reuse(e);
+			oauth_error(rs, 400, "invalid_grant", "expired access/refresh token");
+		} else if (!t || !e->refresh_token || strcmp(t, e->refresh_token) ||
+			   json_object_get(e->tokens, key))
 			oauth_error(rs, 400, "invalid_grant", "expired access/refresh token");
 		else if (!user_active(e))
 			oauth_error(rs, 400, "inactive_user", "user is inactive");
+		else if (e->cfg.refresh_rotation)
+			issue(e, rs, true, refresh_rotate(e), "refresh_token");
 		else
-			issue(e, rs, e->cfg.refresh_rotation, e->refresh_token);
+			issue(e, rs, false, NULL, "refresh_token");
 	} else {
 		if (!csec || strcmp(csec, e->client_secret))
 			oauth_error(rs, 400, "invalid_client", "invalid client credentials");
 		else
-			issue(e, rs, false, NULL);
+			issue(e, rs, false, NULL, "client_credentials");
 	}
 	free(bid);
 	free(bsec);

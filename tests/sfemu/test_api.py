@@ -159,6 +159,44 @@ r = call("GET", path)
 ok(r.status == 200 and r.json.get("user_id") == USER_ID and r.json.get("organization_id") == ORG_ID
    and r.json.get("username") == "sync@example.com", "identity URL", r)
 
+
+def refresh(t):
+    return call("POST", "/services/oauth2/token", token=False,
+                form={"grant_type": "refresh_token", "refresh_token": t,
+                      "client_id": "crmsync-demo", "client_secret": "crmsync-demo-secret"})
+
+
+# refresh token rotation off (the default): no new refresh token, the old one stays good
+r = refresh("rt-test-123")
+ok(r.status == 200 and "refresh_token" not in r.json and refresh("rt-test-123").status == 200,
+   "no rotation: no refresh_token in the response, the same one works again", r)
+# rotation on (refreshRotation): a new refresh token per refresh, the used one is
+# invalidated, and presenting a rotated-out one revokes the current one and its
+# access tokens (help.salesforce.com, refresh token rotation)
+ctl("POST", "config", {"refreshRotation": True})
+r1 = refresh("rt-test-123")
+rt1 = (r1.json or {}).get("refresh_token")
+ok(r1.status == 200 and rt1 and rt1 != "rt-test-123", "rotation: the refresh grant hands out a new refresh token", r1)
+r2 = refresh(rt1 or "")
+rt2 = (r2.json or {}).get("refresh_token")
+ok(r2.status == 200 and rt2 and rt2 not in (rt1, "rt-test-123"), "rotation: each refresh hands out another one", r2)
+a2 = (r2.json or {}).get("access_token", "")
+ok(call("GET", DATA + "/limits", token=a2).status == 200, "rotation: the new access token works")
+r = refresh("never-issued")
+ok(r.status == 400 and r.json.get("error") == "invalid_grant"
+   and call("GET", DATA + "/limits", token=a2).status == 200,
+   "rotation: an unknown refresh token is refused and revokes nothing", r)
+r = refresh(rt1 or "")
+ok(r.status == 400 and r.json == {"error": "invalid_grant", "error_description": "expired access/refresh token"},
+   "rotation: a rotated-out refresh token is refused", r)
+err_is(call("GET", DATA + "/limits", token=a2), 401, "INVALID_SESSION_ID",
+       "rotation: using a rotated-out token revokes the current one's access tokens")
+r = refresh(rt2 or "")
+ok(r.status == 400 and r.json.get("error") == "invalid_grant",
+   "rotation: ... and the current refresh token itself", r)
+ok(call("GET", DATA + "/limits").status == 200, "rotation: a password-grant access token is unaffected")
+ctl("POST", "config", {"refreshRotation": False})
+
 # ---------------------------------------------------------------- auth, resources, limits
 r = call("GET", DATA + "/limits", token=False)
 ok(r.status == 401 and r.json == [{"message": "Session expired or invalid",
