@@ -200,6 +200,38 @@ out:
 	return rc;
 }
 
+/* A query travels in the URI, and Salesforce refuses a request whose URI and
+ * headers pass 16,384 bytes (431; the emulator answers 414). An object with
+ * several hundred readable fields (a managed package's long names) passes it
+ * with every page: refused here, before the table is laid out, with what to
+ * do. The longest query the pull sends is the keyset one after a full
+ * (SystemModstamp, Id) position; 1 KiB is left for the headers. */
+#define CS_QUERY_URI_MAX (16384 - 1024)
+
+static int query_fits(cs_engine *e, cs_unit *u, cs_error *err)
+{
+	sf_buf soql = {0}, uri = {0};
+	int rc = sf_soql_keyset(&soql, u->decl->sobject, u->select, u->nselect,
+				(int64_t)253402300799999, "001000000000000AAA", u->filter,
+				e->page_size, err);
+	if (!rc && (soql.oom || sf_query_url(e->sf, &uri, soql.s) || uri.oom))
+		rc = cs_err(err, CRMSYNC_ENOMEM, "out of memory");
+	/* the key that names them: [lead] fields, [custom] invoice__c.fields */
+	const char *section = u->plugin ? u->plugin->name : u->decl->name;
+	bool own = strcmp(section, u->decl->name) == 0;
+	if (!rc && uri.len > CS_QUERY_URI_MAX)
+		rc = cs_err(err, CRMSYNC_EINVAL,
+			    "%s: its %zu readable fields make a query of %zu bytes, more than "
+			    "Salesforce takes in one request (16,384 with the headers): name the "
+			    "fields to sync in [%s] %s%sfields (crmsync.conf(5)), or hide fields "
+			    "from the sync user",
+			    u->decl->sobject, u->nselect, uri.len, section, own ? "" : u->decl->name,
+			    own ? "" : ".");
+	sf_buf_free(&soql);
+	sf_buf_free(&uri);
+	return rc;
+}
+
 int cs_pull_schema(cs_engine *e, cs_unit *u, cs_error *err)
 {
 	const sf_describe *d = NULL;
@@ -272,6 +304,8 @@ int cs_pull_schema(cs_engine *e, cs_unit *u, cs_error *err)
 	free(sel);
 	free(u->filter);
 	u->filter = u->decl->filter ? strdup(u->decl->filter) : NULL;
+	if ((rc = query_fits(e, u, err)))
+		return rc;
 
 	crmsync_unit_schema schema = {
 	    .size = sizeof schema,

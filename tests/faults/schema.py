@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """schema.py SRC OUT VERSION: write the emulator's built-in schema (parsed
 from tests/sfemu/schema_default.c) as a --schema file; VERSION 2 changes
-Invoice__c: Region__c added, Due_Date__c removed, Amount__c retyped to text.
+Invoice__c: Region__c added, Due_Date__c removed, Amount__c retyped to text;
+VERSION wide gives Invoice__c 600 more text fields with 31-character names.
    schema.py reseed DUMP_JSON...: print a POST /__emu/seed body re-creating
 the dumped records under version 2 (ids and stamps kept)."""
 import json
@@ -50,4 +51,10 @@ if sys.argv[1] == "reseed":
     print(json.dumps({"records": recs}))
 else:
     s = builtin(sys.argv[1])
+    if sys.argv[3] == "wide":
+        for o in s["objects"]:
+            if o["name"] == "Invoice__c":
+                o["fields"] += [{"name": "Quarterly_Forecast_Region_%03d__c" % i,
+                                 "type": "string", "length": 20, "custom": True}
+                                for i in range(600)]
     json.dump(v2(s) if sys.argv[3] == "2" else s, open(sys.argv[2], "w"))
