@@ -211,9 +211,9 @@ out:
 static int query_fits(cs_engine *e, cs_unit *u, cs_error *err)
 {
 	sf_buf soql = {0}, uri = {0};
-	int rc = sf_soql_keyset(&soql, u->decl->sobject, u->select, u->nselect,
-				(int64_t)253402300799999, "001000000000000AAA", u->filter,
-				e->page_size, err);
+	int rc =
+	    sf_soql_keyset(&soql, u->decl->sobject, u->select, u->nselect, (int64_t)253402300799999,
+			   "001000000000000AAA", u->filter, e->page_size, err);
 	if (!rc && (soql.oom || sf_query_url(e->sf, &uri, soql.s) || uri.oom))
 		rc = cs_err(err, CRMSYNC_ENOMEM, "out of memory");
 	/* the key that names them: [lead] fields, [custom] invoice__c.fields */
@@ -225,8 +225,8 @@ static int query_fits(cs_engine *e, cs_unit *u, cs_error *err)
 			    "Salesforce takes in one request (16,384 with the headers): name the "
 			    "fields to sync in [%s] %s%sfields (crmsync.conf(5)), or hide fields "
 			    "from the sync user",
-			    u->decl->sobject, u->nselect, uri.len, section, own ? "" : u->decl->name,
-			    own ? "" : ".");
+			    u->decl->sobject, u->nselect, uri.len, section,
+			    own ? "" : u->decl->name, own ? "" : ".");
 	sf_buf_free(&soql);
 	sf_buf_free(&uri);
 	return rc;
