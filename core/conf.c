@@ -53,6 +53,7 @@ static const struct conf_known conf_known[] = {
 	{"salesforce", "password", "CRMSYNC_SF_PASSWORD", "the sync user's password (plus security token)", true},
 	{"salesforce", "refresh_token", "CRMSYNC_SF_REFRESH_TOKEN", "a refresh token for the refresh_token grant", true},
 	{"salesforce", "grant", NULL, "password, refresh_token, client_credentials or jwt", false},
+	{"salesforce", "token_file", NULL, "where the refresh_token grant keeps the newest (rotated) refresh token; default <storage.path>.token", false},
 	{"salesforce", "jwt_key_file", NULL, "the RSA private key (PEM) of the jwt grant, chmod 600", false},
 	{"salesforce", "api_version", NULL, "REST API version, e.g. 59.0", false},
 	{"salesforce", "api_budget", NULL, "share of the org's daily API allowance, e.g. 50%", false},
@@ -609,6 +610,8 @@ static const char conf_sample[] =
 	"# grant       = password       # password, refresh_token, client_credentials or jwt\n"
 	"# jwt_key_file = /etc/crmsync/jwt.key   # jwt: the connected app's RSA private key\n"
 	"#                              # (PEM, chmod 600); its certificate goes to the app\n"
+	"# token_file  = crmsync.db.token  # refresh_token: where the newest (rotated) refresh\n"
+	"#                              # token is kept, mode 600 (default: storage.path.token)\n"
 	"api_version   = 59.0\n"
 	"api_budget    = 50%           # share of the org's daily API allowance\n"
 	"# ca_file     =                # an extra CA bundle, optional\n"

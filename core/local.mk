@@ -11,7 +11,8 @@ core_libcore_la_SOURCES = \
 	core/loader.c core/loader.h \
 	core/engine.c core/engine.h core/engine_int.h \
 	core/engine_pull.c core/engine_push.c core/report.c \
-	core/sf_multi.c core/sf_multi.h
+	core/sf_multi.c core/sf_multi.h \
+	core/sf_token.c core/sf_token.h
 core_libcore_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JANSSON_CFLAGS) $(INIH_CFLAGS)
 core_libcore_la_LIBADD = $(CURL_LIBS) $(JANSSON_LIBS) $(INIH_LIBS) $(LTDL_LIBS) -lm
 

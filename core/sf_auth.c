@@ -9,6 +9,7 @@
 #include "sf_internal.h"
 
 #include "log.h"
+#include "sf_token.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -300,6 +301,94 @@ static void sf_wipe_buf(sf_buf *b)
 	sf_buf_free(b);
 }
 
+static void sf_set_refresh(sf_client *c, char *rt)
+{
+	if (c->refresh_token)
+		OPENSSL_cleanse(c->refresh_token, strlen(c->refresh_token));
+	free(c->refresh_token);
+	c->refresh_token = rt;
+}
+
+/* Under the token file's lock: take the newest refresh token, the file's when it
+ * descends from the configured token (and this process did not fail to save a
+ * newer one), else the one in memory: the configured one, or the one this
+ * process rotated to when the file was deleted or replaced under it. */
+static int sf_token_take(sf_client *c, cs_error *err)
+{
+	char origin[CS_TOKFILE_ORIGIN_LEN + 1];
+	char *tok = NULL;
+
+	c->rt_from_file = 0;
+	int rc = cs_tokfile_read(c->token_file, origin, &tok, err);
+	if (rc == CRMSYNC_ENOENT)
+		return 0;
+	if (rc)
+		return sf_fail(c, SF_E_CONFIG, err, "%s", cs_err_msg(err));
+	if (c->rt_unsaved || strcmp(origin, c->rt_origin) != 0) {
+		if (!c->rt_unsaved)
+			cs_info("sf",
+				"%s descends from another salesforce.refresh_token than the one "
+				"configured: using the configured token, the file is replaced at "
+				"the next rotation",
+				c->token_file);
+		OPENSSL_cleanse(tok, strlen(tok));
+		free(tok);
+		return 0;
+	}
+	sf_set_refresh(c, tok);
+	c->rt_from_file = 1;
+	return 0;
+}
+
+/* After a refresh that handed out rt (NULL: none): keep it in the token file. */
+static void sf_token_keep(sf_client *c, const char *rt)
+{
+	cs_error werr = CS_ERROR_INIT;
+
+	if (!c->token_file[0] || !rt ||
+	    (!c->rt_unsaved && c->refresh_token && strcmp(rt, c->refresh_token) == 0))
+		return; /* no rotation: the token used stays valid */
+	if (cs_tokfile_write(c->token_file, c->rt_origin, rt, &werr)) {
+		/* the token used is no longer valid: memory has the only good one */
+		c->rt_unsaved = 1;
+		cs_error("sf",
+			 "%s; the new refresh token is kept in memory only: fix this before "
+			 "crmsync restarts, or the connected app must be authorized again",
+			 werr.msg);
+		return;
+	}
+	if (c->rt_unsaved)
+		cs_info("sf", "the newest refresh token is saved in %s again", c->token_file);
+	c->rt_unsaved = 0;
+	cs_debug("sf", "the rotated refresh token is saved in %s", c->token_file);
+}
+
+/* The message for a refused refresh token. */
+static int sf_refresh_refused(sf_client *c, const char *who, const char *d, cs_error *err)
+{
+	if (c->rt_from_file)
+		return sf_fail(
+		    c, SF_E_AUTH, err,
+		    "Salesforce refused the credentials of user %s (grant refresh_token): %s: the "
+		    "refresh token kept in %s was revoked or has expired (or an older one was "
+		    "used again, which makes Salesforce revoke the current one): authorize the "
+		    "connected app again and configure the new salesforce.refresh_token (the "
+		    "file is replaced then)",
+		    who, d, c->token_file);
+	if (c->token_file[0])
+		return sf_fail(
+		    c, SF_E_AUTH, err,
+		    "Salesforce refused the credentials of user %s (grant refresh_token): %s: "
+		    "salesforce.refresh_token is revoked or expired, or, with refresh token "
+		    "rotation on, was rotated out and %s, where crmsync keeps the newest one, is "
+		    "missing or was made from another token: authorize the connected app again "
+		    "and configure the new salesforce.refresh_token",
+		    who, d, c->token_file);
+	return sf_fail(c, SF_E_AUTH, err,
+		       "Salesforce refused the credentials of user %s (grant refresh_token): %s",
+		       who, d);
+}
+
 int sf_auth_login(sf_client *c, cs_error *err)
 {
 	sf_buf form = {0};
@@ -310,7 +399,18 @@ int sf_auth_login(sf_client *c, cs_error *err)
 	const char *who = c->username ? c->username : c->client_id;
 	const char *gname = sf_grant_name(c->grant);
 	sf_buf jwt = {0};
+	int lock = -1;
 
+	if (c->grant == SF_GRANT_REFRESH_TOKEN && c->token_file[0]) {
+		/* held until the new token is saved: another process refreshing now
+		 * would present the token this refresh rotates out */
+		if ((rc = cs_tokfile_lock(c->token_file, &lock, err))) {
+			rc = sf_fail(c, SF_E_CONFIG, err, "%s", cs_err_msg(err));
+			goto out;
+		}
+		if ((rc = sf_token_take(c, err)))
+			goto out;
+	}
 	switch (c->grant) {
 	case SF_GRANT_PASSWORD:
 		sf_form_add(&form, "grant_type", "password");
@@ -365,6 +465,18 @@ int sf_auth_login(sf_client *c, cs_error *err)
 		snprintf(c->code, sizeof c->code, "%s", e ? e : "");
 		if (e && c->grant == SF_GRANT_JWT && strcmp(e, "invalid_grant") == 0)
 			rc = sf_jwt_refused(c, e, d, err);
+		else if (e && c->grant == SF_GRANT_REFRESH_TOKEN && strcmp(e, "invalid_grant") == 0)
+			rc = sf_refresh_refused(c, who, d ? d : e, err);
+		else if (e && c->grant == SF_GRANT_PASSWORD && strcmp(e, "invalid_grant") == 0 &&
+			 d && strstr(d, "authentication failure"))
+			rc = sf_fail(c, SF_E_AUTH, err,
+				     "Salesforce refused the credentials of user %s (grant "
+				     "password): %s: check salesforce.username and the password "
+				     "(with the security token appended when the network is not "
+				     "trusted); an org created in Summer '23 or later blocks the "
+				     "username-password flow by default: use grant = jwt or "
+				     "client_credentials",
+				     who, d ? d : e);
 		else if (e &&
 			 (strcmp(e, "invalid_grant") == 0 || strcmp(e, "invalid_client") == 0 ||
 			  strcmp(e, "inactive_user") == 0 || strcmp(e, "invalid_client_id") == 0))
@@ -425,16 +537,17 @@ int sf_auth_login(sf_client *c, cs_error *err)
 	while (*i && i[strlen(i) - 1] == '/')
 		i[strlen(i) - 1] = '\0';
 	if (rt) {
-		/* rotation: the new refresh token replaces the old */
-		if (c->refresh_token)
-			memset(c->refresh_token, 0, strlen(c->refresh_token));
-		free(c->refresh_token);
-		c->refresh_token = rt;
+		/* rotation: the new refresh token replaces the old (which Salesforce
+		 * has invalidated) in the token file, then in memory */
+		sf_token_keep(c, rt);
+		sf_set_refresh(c, rt);
+		c->rt_from_file = c->token_file[0] && !c->rt_unsaved;
 	}
 	cs_debug("sf", "logged in as %s (grant %s), instance %s", who, gname, c->instance_url);
 	sf_ok(c);
 	rc = 0;
 out:
+	cs_tokfile_unlock(lock);
 	json_decref(j);
 	sf_wipe_buf(&form);
 	sf_wipe_buf(&jwt);

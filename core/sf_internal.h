@@ -59,6 +59,16 @@ struct sf_client {
 	size_t spare_cap;
 	int page_slot;
 	unsigned rng;
+
+	/* refresh_token grant: where the newest refresh token is kept (sf_token.c;
+	 * "" for nowhere: memory only), the hex SHA-256 of the configured token
+	 * the file's token must descend from, whether the newest token could not
+	 * be written (then only memory has it), and whether the token last sent
+	 * came from the file */
+	char token_file[4096];
+	char rt_origin[65];
+	int rt_unsaved;
+	int rt_from_file;
 };
 
 /* A request. Paths starting with "/" go to the instance URL. */
