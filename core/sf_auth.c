@@ -501,6 +501,10 @@ int sf_auth_login(sf_client *c, cs_error *err)
 	const char *tok = json_string_value(json_object_get(j, "access_token"));
 	const char *inst = json_string_value(json_object_get(j, "instance_url"));
 	const char *refresh = json_string_value(json_object_get(j, "refresh_token"));
+	/* rotation: the token used is invalid from now on, so the new one is saved
+	 * first, whatever else is wrong with the response */
+	if (refresh && *refresh)
+		sf_token_keep(c, refresh);
 	if (!tok || !*tok || !inst || !*inst) {
 		rc = sf_fail(c, SF_E_PARSE, err,
 			     "logging in to Salesforce as %s: the token response has no %s", who,
@@ -537,9 +541,7 @@ int sf_auth_login(sf_client *c, cs_error *err)
 	while (*i && i[strlen(i) - 1] == '/')
 		i[strlen(i) - 1] = '\0';
 	if (rt) {
-		/* rotation: the new refresh token replaces the old (which Salesforce
-		 * has invalidated) in the token file, then in memory */
-		sf_token_keep(c, rt);
+		/* rotation: the new refresh token replaces the old (saved above) */
 		sf_set_refresh(c, rt);
 		c->rt_from_file = c->token_file[0] && !c->rt_unsaved;
 	}

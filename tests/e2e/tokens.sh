@@ -8,7 +8,7 @@
 # refusal says what happened. No token ever shows in any output.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/e2e/e2e.sh"
-plan 25
+plan 28
 
 RT=RT-configured-Tok3n-4b5c6d7e8f
 TF=$T/local.db.token
@@ -114,6 +114,22 @@ mv "$T/kept.token" "$TF"
 cs sync --once >"$T/revoked.log" 2>&1; st=$?
 ok $([ $st = 1 ]; echo $?) "the reuse revoked the file's token too, as on an org (exit $st)"
 contains "that refusal names the file" "$T/revoked.log" "the refresh token kept in $TF was revoked"
+
+# --- a new authorization: the configured token changes, the file follows --------
+RT2=RT-reauthorized-Tok3n-9a8b7c6d
+emu_start --seed users=2,leads=10 --seed-rng 14 --refresh-token "$RT2"
+emu POST config '{"refreshRotation":true}' >/dev/null
+CRMSYNC_SF_REFRESH_TOKEN=$RT2 CS_OPTS="$CS_OPTS -o storage.path=$T/second.db -o salesforce.token_file=$TF" \
+	cs sync --once >"$T/reauth1.log" 2>&1
+exit_is "with a newly configured token the file of the old one is ignored, and the sync works" 0 $?
+want=$(printf %s "$RT2" | sha256sum | cut -c1-64)
+ok $(grep -qx "origin $want" "$TF"; echo $?) "the file now holds a token descending from the new one"
+note_token
+CRMSYNC_SF_REFRESH_TOKEN=$RT2 CS_OPTS="$CS_OPTS -o storage.path=$T/second.db -o salesforce.token_file=$TF" \
+	cs sync --once >"$T/reauth2.log" 2>&1
+exit_is "... and the next run refreshes from the file (the configured one is rotated out)" 0 $?
+note_token
+echo "$RT2" >>"$T/seen"
 
 # --- the password grant's refusal hints at the Summer '23 default -----------------
 CRMSYNC_SF_PASSWORD=Wrong-Pa55 CS_OPTS="-o sync.units=user,lead" cs sync --once >"$T/pw.log" 2>&1
