@@ -29,7 +29,7 @@ if ENABLE_TESTS
 # The refresh token file of the refresh_token grant (core/sf_token.c).
 check_PROGRAMS += tests/unit/test_sf_token
 TESTS += tests/unit/test_sf_token
-tests_unit_test_sf_token_SOURCES = tests/unit/test_sf_token.c
+tests_unit_test_sf_token_SOURCES = tests/unit/test_sf_token.c tests/sf/emu.c tests/sf/emu.h
 tests_unit_test_sf_token_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CURL_CFLAGS) $(JANSSON_CFLAGS)
-tests_unit_test_sf_token_LDADD = core/libcore.la $(CMOCKA_LIBS)
+tests_unit_test_sf_token_LDADD = core/libcore.la $(CMOCKA_LIBS) $(CURL_LIBS) $(JANSSON_LIBS)
 endif

@@ -1,8 +1,9 @@
 /* test_sf_token.c - the refresh token file (core/sf_token.c): origin hash,
  * atomic write and read back (mode 600, no temporary left), a missing,
  * group-readable, foreign or malformed file, the cross-process lock (a second
- * process waits for the first), and where the file goes by default. No
- * message ever holds the token. */
+ * process waits for the first), where the file goes by default, and two
+ * clients against a rotating sfemu taking turns through the file. No message
+ * ever holds the token. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -20,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "../sf/emu.h"
 #include "sf_internal.h"
 #include "sf_token.h"
 
@@ -276,6 +278,70 @@ static void test_setup_paths(void **state)
 	sf_client_free(c);
 }
 
+/* Two clients of one installation against a connected app with rotation: each
+ * refresh rotates the token, and each client takes the newest from the file, so
+ * neither presents a rotated-out one (which would revoke everything). */
+static void test_rotation_clients(void **state)
+{
+	(void)state;
+	const char *args[] = {"--refresh-token", TOKEN, NULL};
+	emu e = {0};
+	cs_error err = CS_ERROR_INIT;
+	char back[CS_TOKFILE_ORIGIN_LEN + 1], o[CS_TOKFILE_ORIGIN_LEN + 1];
+	char *tok = NULL;
+
+	assert_int_equal(emu_start(&e, args), 0);
+	assert_int_equal(emu_ctl(&e, "POST", "/__emu/config", "{\"refreshRotation\":true}"), 200);
+	sf_config sc = {0};
+	sc.login_url = e.url;
+	sc.client_id = "crmsync-demo";
+	sc.client_secret = "crmsync-demo-secret";
+	sc.refresh_token = TOKEN;
+	sc.grant = SF_GRANT_REFRESH_TOKEN;
+	cs_config *cfg = cs_config_new();
+	assert_int_equal(
+	    cs_config_set(cfg, "salesforce", "token_file", path_of("emu.token"), "test", &err), 0);
+	sf_client *a = sf_client_new(&sc, &err), *b = sf_client_new(&sc, &err);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(sf_token_setup(a, cfg, &err), 0);
+	assert_int_equal(sf_token_setup(b, cfg, &err), 0);
+
+	assert_int_equal(sf_login(a, &err), 0);
+	assert_int_equal(cs_tokfile_read(path_of("emu.token"), back, &tok, &err), 0);
+	cs_tokfile_origin(TOKEN, o);
+	assert_string_equal(back, o);
+	assert_string_not_equal(tok, TOKEN);
+	assert_string_equal(a->refresh_token, tok);
+	free(tok);
+	/* b starts from the file, not from the configured token */
+	assert_int_equal(sf_login(b, &err), 0);
+	/* a's token in memory is rotated out now: its next login reads the file */
+	assert_int_equal(sf_login(a, &err), 0);
+	assert_int_equal(sf_login(b, &err), 0);
+	int64_t n = 0;
+	assert_int_equal(sf_query_count(b, "SELECT COUNT() FROM Lead", &n, &err), 0);
+
+	/* without the file the configured token is rotated out: refused, and the
+	 * message says where the newest token should have been */
+	assert_int_equal(unlink(path_of("emu.token")), 0);
+	sf_client *c = sf_client_new(&sc, &err);
+	assert_int_equal(sf_token_setup(c, cfg, &err), 0);
+	assert_int_not_equal(sf_login(c, &err), 0);
+	assert_int_equal(sf_error_kind(c), SF_E_AUTH);
+	assert_non_null(strstr(err.msg, path_of("emu.token")));
+	assert_non_null(strstr(err.msg, "authorize the connected app again"));
+	assert_null(strstr(err.msg, TOKEN));
+	/* ... which revoked the current token as well: b is refused next */
+	assert_int_not_equal(sf_query_count(b, "SELECT COUNT() FROM Lead", &n, &err), 0);
+	assert_int_equal(sf_error_kind(b), SF_E_AUTH);
+	sf_client_free(c);
+	sf_client_free(a);
+	sf_client_free(b);
+	cs_config_free(cfg);
+	emu_stop(&e);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1)
@@ -283,7 +349,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_origin),	cmocka_unit_test(test_write_read),
 	    cmocka_unit_test(test_bad_files),	cmocka_unit_test(test_lock),
-	    cmocka_unit_test(test_setup_paths),
+	    cmocka_unit_test(test_setup_paths), cmocka_unit_test(test_rotation_clients),
 	};
 	return cmocka_run_group_tests_name("sf_token", tests, setup_group, teardown_group);
 }
