@@ -61,6 +61,7 @@ static const struct conf_known conf_known[] = {
 	{"salesforce", "timeout", NULL, "transfer timeout, e.g. 120s", false},
 	{"salesforce", "connect_timeout", NULL, "connect timeout, e.g. 15s", false},
 	{"salesforce", "max_retries", NULL, "retries of a safe request", false},
+	{"salesforce", "duplicate_alerts", NULL, "refuse or save: whether a pushed record that a duplicate rule alerts on is saved", false},
 	{"storage", "backend", NULL, "sqlite or postgres", false},
 	{"sync", "interval", NULL, "pause between cycles, e.g. 5m (at least 1s)", false},
 	{"sync", "units", NULL, "units to sync, comma-separated", false},
@@ -615,6 +616,7 @@ static const char conf_sample[] =
 	"api_version   = 59.0\n"
 	"api_budget    = 50%           # share of the org's daily API allowance\n"
 	"# ca_file     =                # an extra CA bundle, optional\n"
+	"# duplicate_alerts = refuse    # or save: push records a duplicate rule only alerts on\n"
 	"\n"
 	"[storage]\n"
 	"backend = sqlite               # or postgres\n"

@@ -168,6 +168,13 @@ static int engine_sf_config(cs_engine *e, cs_error *err)
 	if (cs_config_int(cfg, "salesforce", "max_retries", 4, 0, 20, &v, err))
 		return CRMSYNC_EINVAL;
 	sc.max_retries = (int)v;
+	const char *dup = cs_config_get(cfg, "salesforce", "duplicate_alerts");
+	if (dup && strcmp(dup, "save") != 0 && strcmp(dup, "refuse") != 0)
+		return cs_err(err, CRMSYNC_EINVAL,
+			      "%s: salesforce.duplicate_alerts = '%s': expected refuse (the API's "
+			      "default: a record a duplicate rule alerts on is not saved) or save",
+			      cs_config_where(cfg, "salesforce", "duplicate_alerts"), dup);
+	sc.duplicates_save = dup && strcmp(dup, "save") == 0;
 	e->sf = sf_client_new(&sc, err);
 	if (e->sf && sf_token_setup(e->sf, cfg, err)) /* the refresh token file */
 		return CRMSYNC_EINVAL;

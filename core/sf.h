@@ -64,6 +64,7 @@ typedef struct sf_config {
 	long retry_base_ms;	   /* first backoff delay; 0: 500 ms (doubles, with jitter) */
 	long retry_max_ms;	   /* backoff cap; 0: 30 s */
 	int budget_percent;	   /* share of the daily API allowance to use; 0: 50 */
+	int duplicates_save;	   /* creates and updates save past duplicate rules that alert */
 } sf_config;
 
 /* A new client; copies everything in cfg. Nothing is sent until the first call

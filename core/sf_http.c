@@ -596,6 +596,7 @@ sf_client *sf_client_new(const sf_config *cfg, cs_error *err)
 	c->retry_max_ms = cfg->retry_max_ms > 0 ? cfg->retry_max_ms : 30000;
 	c->max_retries = cfg->max_retries >= 0 ? cfg->max_retries : 4;
 	c->budget_percent = cfg->budget_percent > 0 ? cfg->budget_percent : 50;
+	c->duplicates_save = cfg->duplicates_save;
 	if (c->budget_percent > 100)
 		c->budget_percent = 100;
 	c->api_used = c->api_max = -1;
@@ -797,6 +798,8 @@ static int sf_perform(sf_client *c, const struct sf_req *r, const char *url, lon
 	}
 	if (r->extra_header)
 		hdrs = curl_slist_append(hdrs, r->extra_header);
+	if (r->extra_header2)
+		hdrs = curl_slist_append(hdrs, r->extra_header2);
 	hdrs = curl_slist_append(hdrs, "Expect:");
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 

@@ -23,6 +23,7 @@ struct sf_client {
 	char *ca_file;
 	long connect_timeout_ms, transfer_timeout_ms, retry_base_ms, retry_max_ms;
 	int max_retries, budget_percent;
+	int duplicates_save; /* Sforce-Duplicate-Rule-Header allowSave=true on writes */
 
 	/* session */
 	char *access_token;
@@ -87,6 +88,7 @@ struct sf_req {
 	int no_auth;		  /* the token endpoint */
 	int no_budget;		  /* not counted against the budget check */
 	const char *extra_header; /* one more header line, or NULL */
+	const char *extra_header2;
 };
 
 /* Send r (logging in first if needed, re-authenticating once on 401, retrying

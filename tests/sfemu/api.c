@@ -392,6 +392,16 @@ static void multiple_choices(emu *e, req *r, resp *rs, emu_object *o, emu_field 
 	resp_json(rs, 300, a);
 }
 
+/* What an API write's headers ask of it: Sforce-Duplicate-Rule-Header
+ * "allowSave=true" saves a record a duplicate rule only alerts on. */
+static write_opts api_write_opts(req *r)
+{
+	write_opts w = {0};
+	const char *h = req_header(r, "Sforce-Duplicate-Rule-Header");
+	w.allow_save = h && strcasestr(h, "allowSave=true") != NULL;
+	return w;
+}
+
 static void upsert_one(emu *e, req *r, resp *rs, emu_object *o, emu_field *f, const char *v)
 {
 	json_t *body;
@@ -400,7 +410,7 @@ static void upsert_one(emu *e, req *r, resp *rs, emu_object *o, emu_field *f, co
 	char ids[2][19];
 	int n = rec_find_by(e, o, f, v, ids, 2);
 	emu_err err;
-	write_opts w = {0};
+	write_opts w = api_write_opts(r);
 	if (n > 1) {
 		multiple_choices(e, r, rs, o, f, v);
 	} else if (n == 1) {
@@ -606,7 +616,7 @@ static void sobjects(emu *e, req *r, resp *rs, const char *rest)
 	if (l2 && seg2[l2 - 1] == '/')
 		seg2[l2 - 1] = 0;
 	emu_err err;
-	write_opts w = {0};
+	write_opts w = api_write_opts(r);
 	if (!*seg1) {
 		if (!strcmp(r->method, "GET")) {
 			api_count(e, "sobject.basic");
@@ -839,7 +849,7 @@ static void collection_write(emu *e, req *r, resp *rs, bool create)
 	json_array_foreach(recs, i, rec)
 	{
 		emu_err err;
-		write_opts w = {0};
+		write_opts w = api_write_opts(r);
 		emu_object *o = schema_object(&e->schema, rec_type(rec));
 		json_t *fields = json_deep_copy(rec);
 		json_object_del(fields, "attributes");
@@ -911,7 +921,7 @@ static void collection_delete(emu *e, req *r, resp *rs)
 		const char *s = json_string_value(v);
 		char id[19];
 		emu_err err;
-		write_opts w = {0};
+		write_opts w = api_write_opts(r);
 		emu_object *o = NULL;
 		int rc;
 		if (id_norm(s, id))
@@ -973,7 +983,7 @@ static void collection_upsert(emu *e, req *r, resp *rs, emu_object *o, const cha
 	json_array_foreach(recs, i, rec)
 	{
 		emu_err err;
-		write_opts w = {0};
+		write_opts w = api_write_opts(r);
 		json_t *fields = json_deep_copy(rec);
 		json_object_del(fields, "attributes");
 		json_t *kv = json_object_get(rec, f->name);

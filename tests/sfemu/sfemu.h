@@ -273,6 +273,7 @@ typedef struct write_opts {
 	bool touch_only;     /* only SystemModstamp */
 	bool allow_converted;
 	bool skip_unique; /* control plane: make duplicates on purpose (300 tests) */
+	bool allow_save;  /* Sforce-Duplicate-Rule-Header allowSave=true: alert rules let it in */
 } write_opts;
 int rec_create(emu *e, emu_object *o, json_t *fields, const write_opts *w, char id[19],
 	       emu_err *err);

@@ -797,7 +797,8 @@ static bool duplicate_of(emu *e, emu_object *o, emu_field *f, json_t *v, const c
 	return dup;
 }
 
-static int check_rules(emu *e, emu_object *o, json_t **vals, const char *self, emu_err *err)
+static int check_rules(emu *e, emu_object *o, json_t **vals, const char *self, const write_opts *w,
+		       emu_err *err)
 {
 	size_t i;
 	json_t *rule;
@@ -814,7 +815,11 @@ static int check_rules(emu *e, emu_object *o, json_t **vals, const char *self, e
 			continue;
 		json_t *v = vals[f - o->fields];
 		if (json_is_true(json_object_get(rule, "duplicates"))) {
-			if (duplicate_of(e, o, f, v, self))
+			/* a rule that blocks, or one that alerts: the API saves past an
+			 * alert only with allowSave=true */
+			const char *act = json_string_value(json_object_get(rule, "action"));
+			bool alert = act && !strcasecmp(act, "alert");
+			if (duplicate_of(e, o, f, v, self) && !(alert && w->allow_save))
 				return emu_seterr(err, 400, "DUPLICATES_DETECTED", "", "%s",
 						  msg ? msg : "Use one of these records?");
 			continue;
@@ -940,7 +945,7 @@ int rec_create(emu *e, emu_object *o, json_t *fields, const write_opts *w, char 
 		vals[di] = json_integer(0);
 	}
 	compute(e, o, vals);
-	if (check_required(o, vals, err) || (!w->system && check_rules(e, o, vals, NULL, err)) ||
+	if (check_required(o, vals, err) || (!w->system && check_rules(e, o, vals, NULL, w, err)) ||
 	    (!w->skip_unique && check_unique(e, o, vals, NULL, err)))
 		goto out;
 	int ii = fidx(o, "Id");
@@ -995,7 +1000,7 @@ int rec_update(emu *e, emu_object *o, const char *id18, json_t *fields, const wr
 			goto out;
 		compute(e, o, vals);
 		if (check_required(o, vals, err) ||
-		    (!w->system && check_rules(e, o, vals, id18, err)) ||
+		    (!w->system && check_rules(e, o, vals, id18, w, err)) ||
 		    (!w->skip_unique && check_unique(e, o, vals, id18, err)))
 			goto out;
 	}

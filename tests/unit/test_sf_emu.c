@@ -711,6 +711,49 @@ static void test_writes(void **state)
 	fx_stop(f);
 }
 
+/* Duplicate rules: one that alerts refuses an API write unless it allows the
+ * save (duplicate_alerts = save); one that blocks refuses it either way. */
+static void test_duplicate_rules(void **state)
+{
+	struct fx *f = fx_start(NULL);
+	sf_write_results res;
+	ctl_ok(emu_ctl(&f->e, "POST", "/__emu/validation",
+		       "{\"object\":\"Lead\",\"field\":\"Email\",\"duplicates\":true,"
+		       "\"reject\":\"any\",\"action\":\"alert\"}"),
+	       &f->e, "alert rule");
+	cs_record *a[1] = {lead("First", "Dup Co", NULL)};
+	cs_record_set_str(a[0], "Email", CRMSYNC_STRING, "dup@example.com", -1);
+	assert_int_equal(sf_create(f->c, "Lead", a, 1, &res, &f->err), 0);
+	assert_true(res.items[0].success);
+	sf_write_results_free(&res);
+	/* the second with the same email: refused as the API does by default */
+	assert_int_equal(sf_create(f->c, "Lead", a, 1, &res, &f->err), 0);
+	assert_false(res.items[0].success);
+	assert_string_equal(res.items[0].errors[0].status_code, "DUPLICATES_DETECTED");
+	sf_write_results_free(&res);
+	/* a client that saves past alerts */
+	sf_config cfg = base_config(f->e.url);
+	cfg.duplicates_save = 1;
+	sf_client *c2 = sf_client_new(&cfg, &f->err);
+	assert_non_null(c2);
+	assert_int_equal(sf_create(c2, "Lead", a, 1, &res, &f->err), 0);
+	assert_true(res.items[0].success);
+	sf_write_results_free(&res);
+	/* a blocking rule still blocks it */
+	ctl_ok(emu_ctl(&f->e, "DELETE", "/__emu/validation", NULL), &f->e, "clear rules");
+	ctl_ok(emu_ctl(&f->e, "POST", "/__emu/validation",
+		       "{\"object\":\"Lead\",\"field\":\"Email\",\"duplicates\":true,"
+		       "\"reject\":\"any\"}"),
+	       &f->e, "block rule");
+	assert_int_equal(sf_create(c2, "Lead", a, 1, &res, &f->err), 0);
+	assert_false(res.items[0].success);
+	assert_string_equal(res.items[0].errors[0].status_code, "DUPLICATES_DETECTED");
+	sf_write_results_free(&res);
+	sf_client_free(c2);
+	cs_record_free(a[0]);
+	fx_stop(f);
+}
+
 static void test_writes_batched(void **state)
 {
 	struct fx *f = fx_start(NULL);
@@ -1120,6 +1163,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_teardown(test_budget, teardown),
 	    cmocka_unit_test_teardown(test_writes, teardown),
 	    cmocka_unit_test_teardown(test_writes_batched, teardown),
+	    cmocka_unit_test_teardown(test_duplicate_rules, teardown),
 	    cmocka_unit_test_teardown(test_create_not_retried, teardown),
 	    cmocka_unit_test_teardown(test_replication, teardown),
 	    cmocka_unit_test_teardown(test_replication_split, teardown),
