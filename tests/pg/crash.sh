@@ -19,6 +19,10 @@ emu_start --seed users=2,leads=$N --seed-rng 11
 ok $? "the emulator starts with $N leads"
 LIVE=$(emu GET dump/Lead | python3 -c "import json,sys; print(sum(1 for r in json.load(sys.stdin)['records'] if not r['IsDeleted']))")
 
+# each page held 200 ms by the CRM: the copy (40 pages) outlasts the polling
+# below on any machine, so the kill lands mid-copy (COPY stores a page of 200
+# in a few milliseconds; without the hold the copy could finish first)
+emu POST faults '{"method":"GET","path":"/services/data/v59.0/query","delayMs":200,"count":100000}' >/dev/null
 CS_LOG=info CS_OPTS="-o storage.reconnect_delay=100 -o sync.units=lead -o sync.page_size=200 -o sync.interval=1s" \
 	cs_bg run >"$T/cs.log" 2>&1
 at_exit "kill $CS_PID 2>/dev/null; wait $CS_PID 2>/dev/null"
@@ -32,6 +36,7 @@ for _ in $(seq 600); do
 	sleep 0.05
 done
 pg_kill; st=$?
+emu DELETE faults >/dev/null
 ok $([ $st -eq 0 ] && [ "${n:-0}" -ge 600 ] && [ "$n" -lt $LIVE ]; echo $?) "the server is killed mid-copy ($n of $LIVE leads stored)"
 kill -0 $CS_PID 2>/dev/null || { echo "Bail out! crmsync is not running:"; sed 's/^/# /' "$T/cs.log" | tail; exit 1; }
 sleep 1
