@@ -233,12 +233,26 @@ int sf_fields_select(const sf_describe *d, const char *const *wanted, crmsync_fi
 	if (!v)
 		return cs_err(err, CRMSYNC_ENOMEM, "out of memory");
 	for (size_t i = 0; i < d->nfields; i++) {
-		int want = !wanted || strcasecmp(d->fields[i].name, "Id") == 0;
+		const crmsync_field_desc *f = &d->fields[i];
+		int want = !wanted || strcasecmp(f->name, "Id") == 0, named = 0;
 		for (size_t w = 0; !want && wanted[w]; w++)
-			if (strcasecmp(wanted[w], d->fields[i].name) == 0)
-				want = 1;
+			if (strcasecmp(wanted[w], f->name) == 0)
+				want = named = 1;
+		/* A compound field (an address, a geolocation) comes back as a JSON
+		 * object of its components, which describe lists as fields of their
+		 * own (Street, City, ..., Location__Latitude__s): those are synced;
+		 * the compound is read-only and would be a column that stays empty. */
+		if (want && f->crm_type &&
+		    (strcmp(f->crm_type, "address") == 0 || strcmp(f->crm_type, "location") == 0)) {
+			if (named)
+				cs_warn("sf",
+					"%s.%s is a compound field (%s): not synced as one; its "
+					"component fields are (name them in fields instead)",
+					d->name, f->name, f->crm_type);
+			continue;
+		}
 		if (want)
-			v[k++] = d->fields[i];
+			v[k++] = *f;
 	}
 	for (size_t w = 0; wanted && wanted[w]; w++) {
 		int found = 0;

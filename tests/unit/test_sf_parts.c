@@ -427,6 +427,39 @@ static void test_describe_types(void **state)
 	assert_string_equal(sf_error_kind_name(99), "unknown");
 }
 
+/* Compound fields (an address, a geolocation) are not selected: their
+ * components, which describe lists as fields of their own, are. */
+static void test_fields_select_compound(void **state)
+{
+	(void)state;
+	static const crmsync_field_desc f[] = {
+	    {.name = "Id", .type = CRMSYNC_ID, .crm_type = "id"},
+	    {.name = "Street", .type = CRMSYNC_STRING, .crm_type = "textarea"},
+	    {.name = "City", .type = CRMSYNC_STRING, .crm_type = "string"},
+	    {.name = "Address", .type = CRMSYNC_STRING, .crm_type = "address"},
+	    {.name = "Site__c", .type = CRMSYNC_STRING, .crm_type = "location"},
+	    {.name = "Site__Latitude__s", .type = CRMSYNC_DOUBLE, .crm_type = "double"},
+	};
+	sf_describe d = {.name = "Lead", .nfields = 6, .fields = f};
+	crmsync_field_desc *sel = NULL;
+	size_t n = 0;
+	cs_error err = CS_ERROR_INIT;
+	assert_int_equal(sf_fields_select(&d, NULL, &sel, &n, &err), 0);
+	assert_int_equal(n, 4);
+	for (size_t i = 0; i < n; i++)
+		assert_true(strcmp(sel[i].name, "Address") != 0 &&
+			    strcmp(sel[i].name, "Site__c") != 0);
+	assert_string_equal(sel[3].name, "Site__Latitude__s");
+	free(sel);
+	/* named in fields: still not selected (a warning says so) */
+	const char *want[] = {"City", "Address", NULL};
+	assert_int_equal(sf_fields_select(&d, want, &sel, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(sel[0].name, "Id");
+	assert_string_equal(sel[1].name, "City");
+	free(sel);
+}
+
 static void test_record_to_json(void **state)
 {
 	cs_record *r = cs_record_new();
@@ -463,6 +496,7 @@ int main(void)
 	    cmocka_unit_test(test_url_policy),
 	    cmocka_unit_test(test_config_checks),
 	    cmocka_unit_test(test_describe_types),
+	    cmocka_unit_test(test_fields_select_compound),
 	    cmocka_unit_test(test_record_to_json),
 	};
 	return cmocka_run_group_tests_name("sf_parts", tests, NULL, NULL);
