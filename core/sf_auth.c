@@ -55,6 +55,22 @@ void sf_jwt_free_key(sf_client *c)
 	c->jwt_key = NULL;
 }
 
+int sf_read_all(int fd, char *buf, size_t cap, size_t *len)
+{
+	*len = 0;
+	while (*len < cap) {
+		ssize_t n = read(fd, buf + *len, cap - *len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		*len += (size_t)n;
+	}
+	return 0;
+}
+
 int sf_jwt_load_key(sf_client *c, cs_error *err)
 {
 	const char *path = c->jwt_key_file;
@@ -91,19 +107,11 @@ int sf_jwt_load_key(sf_client *c, cs_error *err)
 		rc = sf_fail(c, SF_E_NOMEM, err, "out of memory");
 		goto out;
 	}
-	while (len < (size_t)st.st_size) {
-		ssize_t n = read(fd, text + len, (size_t)st.st_size - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = sf_fail(c, SF_E_CONFIG, err,
-				     "salesforce.jwt_key_file %s: cannot read the private key: %s",
-				     path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
+	if (sf_read_all(fd, text, (size_t)st.st_size, &len)) {
+		rc = sf_fail(c, SF_E_CONFIG, err,
+			     "salesforce.jwt_key_file %s: cannot read the private key: %s", path,
+			     strerror(errno));
+		goto out;
 	}
 	text[len] = '\0';
 	if (strstr(text, "ENCRYPTED")) {

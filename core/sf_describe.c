@@ -164,7 +164,7 @@ int sf_describe_object(sf_client *c, const char *type, const sf_describe **out, 
 	r.safety = SF_SAFE;
 	if (cur && cur->last_modified[0]) {
 		snprintf(hdr, sizeof hdr, "If-Modified-Since: %s", cur->last_modified);
-		r.extra_header = hdr;
+		r.headers[0] = hdr;
 	}
 	if ((rc = sf_http(c, &r, &status, err)))
 		goto out;

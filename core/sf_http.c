@@ -796,10 +796,9 @@ static int sf_perform(sf_client *c, const struct sf_req *r, const char *url, lon
 			 r->content_type ? r->content_type : "application/json");
 		hdrs = curl_slist_append(hdrs, ct);
 	}
-	if (r->extra_header)
-		hdrs = curl_slist_append(hdrs, r->extra_header);
-	if (r->extra_header2)
-		hdrs = curl_slist_append(hdrs, r->extra_header2);
+	for (size_t i = 0; i < sizeof r->headers / sizeof *r->headers; i++)
+		if (r->headers[i])
+			hdrs = curl_slist_append(hdrs, r->headers[i]);
 	hdrs = curl_slist_append(hdrs, "Expect:");
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 

@@ -87,8 +87,7 @@ struct sf_req {
 	int safety;		  /* enum sf_safety */
 	int no_auth;		  /* the token endpoint */
 	int no_budget;		  /* not counted against the budget check */
-	const char *extra_header; /* one more header line, or NULL */
-	const char *extra_header2;
+	const char *headers[2];	  /* more header lines, unused ones NULL */
 };
 
 /* Send r (logging in first if needed, re-authenticating once on 401, retrying
@@ -137,5 +136,10 @@ int sf_decode_page_text(sf_client *c, const char *json, const sf_query_opts *o, 
 /* A cs_record to a JSON object for a write (fields in record order). skip may
  * name a field not to send ("Id" for updates). */
 json_t *sf_record_to_json(const cs_record *rec, const char *type, const char *skip);
+
+/* Read up to cap bytes of fd into buf (a secret file read whole: the JWT key,
+ * the refresh token file), retrying on EINTR; *len is what was read. 0, or
+ * -1 with errno set. (sf_auth.c) */
+int sf_read_all(int fd, char *buf, size_t cap, size_t *len);
 
 #endif

@@ -51,7 +51,7 @@ int sf_query(sf_client *c, const char *soql, const sf_query_opts *o, sf_page_cb 
 	if (o && o->batch_size > 0) {
 		int bs = o->batch_size < 200 ? 200 : o->batch_size > 2000 ? 2000 : o->batch_size;
 		snprintf(hdr, sizeof hdr, "Sforce-Query-Options: batchSize=%d", bs);
-		r.extra_header = hdr;
+		r.headers[0] = hdr;
 	}
 	for (;;) {
 		char path[256];

@@ -146,20 +146,11 @@ int cs_tokfile_read(const char *path, char origin[CS_TOKFILE_ORIGIN_LEN + 1], ch
 		rc = cs_err(err, CRMSYNC_ENOMEM, "out of memory");
 		goto out;
 	}
-	while (len < (size_t)st.st_size) {
-		ssize_t n = read(fd, text + len, (size_t)st.st_size - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = cs_err(err, CRMSYNC_EIO,
-				    "salesforce.token_file %s: cannot read the refresh token file: "
-				    "%s",
-				    path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
+	if (sf_read_all(fd, text, (size_t)st.st_size, &len)) {
+		rc = cs_err(err, CRMSYNC_EIO,
+			    "salesforce.token_file %s: cannot read the refresh token file: %s",
+			    path, strerror(errno));
+		goto out;
 	}
 	text[len] = '\0';
 	char *o, *t;

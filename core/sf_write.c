@@ -211,12 +211,12 @@ static int sf_write_batch(sf_client *c, int op, const char *type, const char *ex
 		 * Creates keep the rules (new leads are routed as the org routes
 		 * them). */
 		if (op == SF_OP_UPDATE)
-			r.extra_header = "Sforce-Auto-Assign: FALSE";
+			r.headers[0] = "Sforce-Auto-Assign: FALSE";
 		/* A duplicate rule whose action is Allow with an alert lets a user
 		 * save anyway; through the API only with allowSave (default false:
 		 * the record fails with DUPLICATES_DETECTED). Block rules block. */
 		if (c->duplicates_save)
-			r.extra_header2 = "Sforce-Duplicate-Rule-Header: allowSave=true";
+			r.headers[1] = "Sforce-Duplicate-Rule-Header: allowSave=true";
 	}
 	if (url.oom) {
 		rc = sf_fail(c, SF_E_NOMEM, err, "out of memory");
