@@ -521,7 +521,7 @@ static int engine_idle_check(cs_engine *e, cs_error *err)
 	for (size_t i = 0; i < e->nunits; i++) {
 		cs_unit *u = &e->units[i];
 		int64_t ms = 0;
-		char id[19], meta[32];
+		char id[19];
 		u->idle = false;
 		if (!(u->decl->direction & CRMSYNC_PULL) || !cs_pull_initial_done(e, u))
 			continue;
@@ -532,10 +532,9 @@ static int engine_idle_check(cs_engine *e, cs_error *err)
 			ms -= e->overlap_ms;
 		else
 			ms = 0; /* an empty object: anything at all is new */
-		if (e->b->state_get(e->bs, u->decl->name, "has_isdeleted", meta, sizeof meta,
-				    err) <= 0)
+		int isdel = cs_pull_has_isdeleted(e, u);
+		if (isdel < 0)
 			continue;
-		bool isdel = meta[0] == '1';
 		const char *fields[] = {"Id", "SystemModstamp", isdel ? "IsDeleted" : NULL};
 		if (sf_soql_keyset(&soql[n], u->decl->sobject, fields, isdel ? 3 : 2, ms, NULL,
 				   u->decl->filter, 200, err)) {

@@ -101,6 +101,10 @@ int cs_pull_turn(cs_engine *e, cs_unit *u, cs_error *err);
 /* Watermark "ms id" of a unit: 0 and the values, or CRMSYNC_ENOENT. */
 int cs_pull_watermark(cs_engine *e, cs_unit *u, int64_t *ms, char id[19], cs_error *err);
 bool cs_pull_initial_done(cs_engine *e, cs_unit *u);
+/* Whether the unit's object has IsDeleted (so it is read with queryAll): from
+ * this process's describe, else from what the last schema step stored; -1
+ * when neither knows. */
+int cs_pull_has_isdeleted(cs_engine *e, cs_unit *u);
 int cs_pull_copy_cursor(cs_engine *e, cs_unit *u, int64_t *from, char id[19], cs_error *err);
 /* Id reconciliation when it is due: 0, or negative on failure. */
 int cs_pull_reconcile(cs_engine *e, cs_unit *u, cs_error *err);

@@ -334,6 +334,17 @@ int cs_pull_schema(cs_engine *e, cs_unit *u, cs_error *err)
 	return 0;
 }
 
+int cs_pull_has_isdeleted(cs_engine *e, cs_unit *u)
+{
+	char buf[8];
+	cs_error err = CS_ERROR_INIT;
+	if (u->desc)
+		return u->has_isdeleted;
+	if (e->b->state_get(e->bs, u->decl->name, "has_isdeleted", buf, sizeof buf, &err) <= 0)
+		return -1;
+	return buf[0] == '1';
+}
+
 /* A pull position stored as "ms [id]" under key: CRMSYNC_ENOENT when unset. */
 static int position_get(cs_engine *e, cs_unit *u, const char *key, int64_t *ms, char id[19],
 			cs_error *err)
@@ -1233,13 +1244,10 @@ int cs_pull_reconcile(cs_engine *e, cs_unit *u, cs_error *err)
 	 * longer returns; they are history, not purged (the recycle bin's rows
 	 * are seen too, and are tombstones already). A unit found idle this
 	 * cycle ran no describe: what the last one said is in its state. */
-	bool all = u->has_isdeleted;
-	if (!u->desc)
-		all = e->b->state_get(e->bs, u->decl->name, "has_isdeleted", buf, sizeof buf, err) >
-			  0 &&
-		      buf[0] == '1';
-	cs_err_clear(err);
-	sf_query_opts opts = {.batch_size = e->page_size, .fields = idf, .nfields = 1, .all = all};
+	sf_query_opts opts = {.batch_size = e->page_size,
+			      .fields = idf,
+			      .nfields = 1,
+			      .all = cs_pull_has_isdeleted(e, u) == 1};
 	for (;;) {
 		sf_buf q = {0};
 		int64_t before = ctx.n;
